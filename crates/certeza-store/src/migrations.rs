@@ -1,0 +1,13 @@
+//! Embedded migrations, one list per dialect. A landed migration is never edited.
+
+/// A migration: its version number and SQL.
+pub(crate) struct Migration {
+    pub(crate) version: i64,
+    pub(crate) sql: &'static str,
+}
+
+pub(crate) const SQLITE: &[Migration] =
+    &[Migration { version: 1, sql: include_str!("../migrations/sqlite/0001_registry.sql") }];
+
+pub(crate) const POSTGRES: &[Migration] =
+    &[Migration { version: 1, sql: include_str!("../migrations/postgres/0001_registry.sql") }];

@@ -1,0 +1,235 @@
+//! The PostgreSQL backend, for several server instances sharing one database.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use certeza_crypto::BlindIndex;
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::types::Type;
+use postgres::{Client, NoTls};
+
+use crate::migrations::{Migration, POSTGRES};
+use crate::pool::Pool;
+use crate::{
+    PersonId, PersonIndexes, PersonLookup, RegistryStore, SealedPerson, StoreError, UpsertOutcome, redact_url,
+};
+
+/// A PostgreSQL database with a small pool of connections.
+pub struct PostgresStore {
+    config: postgres::Config,
+    shown_url: String,
+    connections: Pool<Client>,
+}
+
+impl PostgresStore {
+    /// Connects to `url`, checks the connection and applies pending migrations.
+    pub fn connect(url: &str) -> Result<Self, StoreError> {
+        let shown_url = redact_url(url);
+        let mut config: postgres::Config = url.parse().map_err(|error: postgres::Error| StoreError::Unreachable {
+            url: shown_url.clone(),
+            reason: error.to_string(),
+        })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(5));
+        }
+        let store = Self { config, shown_url, connections: Pool::new(32) };
+        let mut client = store.new_client()?;
+        apply_migrations(&mut client, POSTGRES)?;
+        store.connections.put(client);
+        Ok(store)
+    }
+
+    fn new_client(&self) -> Result<Client, StoreError> {
+        self.config
+            .connect(NoTls)
+            .map_err(|error| StoreError::Unreachable { url: self.shown_url.clone(), reason: error.to_string() })
+    }
+
+    /// Runs `work` with a pooled client; a client that failed is not reused.
+    pub fn with_client<T>(&self, work: impl FnOnce(&mut Client) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let mut client = self.connections.get(|| self.new_client())?;
+        let result = work(&mut client);
+        if result.is_err() && client.is_closed() {
+            client.discard();
+        }
+        result
+    }
+}
+
+fn apply_migrations(client: &mut Client, migrations: &[Migration]) -> Result<(), StoreError> {
+    let mut transaction = client.transaction()?;
+    // Several instances may start at once; the advisory lock serialises them.
+    transaction.execute("SELECT pg_advisory_xact_lock(7284001)", &[])?;
+    transaction.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at_ms BIGINT NOT NULL)",
+    )?;
+    let applied: i64 = transaction.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[])?.get(0);
+    for migration in migrations.iter().filter(|migration| migration.version > applied) {
+        transaction.batch_execute(migration.sql)?;
+        transaction.execute(
+            "INSERT INTO schema_migrations (version, applied_at_ms) \
+             VALUES ($1, (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT)",
+            &[&migration.version],
+        )?;
+    }
+    transaction.commit()?;
+    Ok(())
+}
+
+const PERSON_COLUMNS: &str = "id, data_key_id, index_key_id, cic_idx, ocr_idx, clave_idx, emission_idx, \
+     given_names_idx, first_surname_idx, second_surname_idx, birth_date_idx, status, content_digest, sealed";
+
+const COPY_TYPES: [Type; 15] = [
+    Type::BYTEA,
+    Type::TEXT,
+    Type::TEXT,
+    Type::BYTEA,
+    Type::BYTEA,
+    Type::BYTEA,
+    Type::BYTEA,
+    Type::BYTEA,
+    Type::BYTEA,
+    Type::BYTEA,
+    Type::BYTEA,
+    Type::TEXT,
+    Type::BYTEA,
+    Type::BYTEA,
+    Type::INT8,
+];
+
+fn blind_index(bytes: Vec<u8>) -> Result<BlindIndex, StoreError> {
+    bytes.try_into().map_err(|_| StoreError::CorruptRecord("a blind index has the wrong length"))
+}
+
+fn person_from_row(row: &postgres::Row) -> Result<SealedPerson, StoreError> {
+    Ok(SealedPerson {
+        id: blind_index(row.try_get(0)?)?,
+        data_key_id: row.try_get(1)?,
+        index_key_id: row.try_get(2)?,
+        indexes: PersonIndexes {
+            cic: blind_index(row.try_get(3)?)?,
+            ocr: blind_index(row.try_get(4)?)?,
+            clave_elector: blind_index(row.try_get(5)?)?,
+            emission: blind_index(row.try_get(6)?)?,
+            given_names: blind_index(row.try_get(7)?)?,
+            first_surname: blind_index(row.try_get(8)?)?,
+            second_surname: blind_index(row.try_get(9)?)?,
+            birth_date: blind_index(row.try_get(10)?)?,
+        },
+        status: row.try_get(11)?,
+        content_digest: row
+            .try_get::<_, Vec<u8>>(12)?
+            .try_into()
+            .map_err(|_| StoreError::CorruptRecord("a content digest has the wrong length"))?,
+        sealed: row.try_get(13)?,
+    })
+}
+
+/// Splits `people` into runs without a repeated id, because one PostgreSQL
+/// `INSERT … ON CONFLICT` statement may not touch the same row twice.
+fn runs_without_repeated_ids(people: &[SealedPerson]) -> Vec<&[SealedPerson]> {
+    let mut runs = Vec::new();
+    let mut seen = HashSet::new();
+    let mut start = 0;
+    for (position, person) in people.iter().enumerate() {
+        if !seen.insert(person.id) {
+            runs.push(&people[start..position]);
+            seen.clear();
+            seen.insert(person.id);
+            start = position;
+        }
+    }
+    runs.push(&people[start..]);
+    runs
+}
+
+impl RegistryStore for PostgresStore {
+    fn upsert_people(&self, people: &[SealedPerson], now_unix_millis: u64) -> Result<UpsertOutcome, StoreError> {
+        if people.is_empty() {
+            return Ok(UpsertOutcome::default());
+        }
+        self.with_client(|client| {
+            let mut transaction = client.transaction()?;
+            transaction
+                .batch_execute("CREATE TEMP TABLE IF NOT EXISTS person_incoming (LIKE person) ON COMMIT DELETE ROWS")?;
+            let mut written = 0u64;
+            for run in runs_without_repeated_ids(people) {
+                let sink = transaction
+                    .copy_in(&format!("COPY person_incoming ({PERSON_COLUMNS}, updated_at_ms) FROM STDIN BINARY"))?;
+                let mut writer = BinaryCopyInWriter::new(sink, &COPY_TYPES);
+                let updated_at = now_unix_millis as i64;
+                for person in run {
+                    writer.write(&[
+                        &&person.id[..],
+                        &person.data_key_id,
+                        &person.index_key_id,
+                        &&person.indexes.cic[..],
+                        &&person.indexes.ocr[..],
+                        &&person.indexes.clave_elector[..],
+                        &&person.indexes.emission[..],
+                        &&person.indexes.given_names[..],
+                        &&person.indexes.first_surname[..],
+                        &&person.indexes.second_surname[..],
+                        &&person.indexes.birth_date[..],
+                        &person.status,
+                        &&person.content_digest[..],
+                        &person.sealed,
+                        &updated_at,
+                    ])?;
+                }
+                writer.finish()?;
+                written += transaction.execute(
+                    &format!(
+                        "INSERT INTO person ({PERSON_COLUMNS}, updated_at_ms) \
+                         SELECT {PERSON_COLUMNS}, updated_at_ms FROM person_incoming \
+                         ON CONFLICT (id) DO UPDATE SET data_key_id = excluded.data_key_id, \
+                         index_key_id = excluded.index_key_id, cic_idx = excluded.cic_idx, ocr_idx = excluded.ocr_idx, \
+                         clave_idx = excluded.clave_idx, emission_idx = excluded.emission_idx, \
+                         given_names_idx = excluded.given_names_idx, first_surname_idx = excluded.first_surname_idx, \
+                         second_surname_idx = excluded.second_surname_idx, birth_date_idx = excluded.birth_date_idx, \
+                         status = excluded.status, content_digest = excluded.content_digest, sealed = excluded.sealed, \
+                         updated_at_ms = excluded.updated_at_ms \
+                         WHERE person.content_digest <> excluded.content_digest"
+                    ),
+                    &[],
+                )?;
+                transaction.batch_execute("TRUNCATE person_incoming")?;
+            }
+            transaction.commit()?;
+            Ok(UpsertOutcome { written, unchanged: people.len() as u64 - written })
+        })
+    }
+
+    fn find_person(&self, lookup: PersonLookup, index: &BlindIndex) -> Result<Option<SealedPerson>, StoreError> {
+        let column = match lookup {
+            PersonLookup::Curp => "id",
+            PersonLookup::Cic => "cic_idx",
+            PersonLookup::Ocr => "ocr_idx",
+            PersonLookup::ClaveElector => "clave_idx",
+        };
+        self.with_client(|client| {
+            let sql = format!("SELECT {PERSON_COLUMNS} FROM person WHERE {column} = $1 LIMIT 1");
+            match client.query_opt(sql.as_str(), &[&&index[..]])? {
+                Some(row) => Ok(Some(person_from_row(&row)?)),
+                None => Ok(None),
+            }
+        })
+    }
+
+    fn set_status(&self, id: &PersonId, status: &str, now_unix_millis: u64) -> Result<bool, StoreError> {
+        self.with_client(|client| {
+            let changed = client.execute(
+                "UPDATE person SET status = $1, updated_at_ms = $2 WHERE id = $3",
+                &[&status, &(now_unix_millis as i64), &&id[..]],
+            )?;
+            Ok(changed > 0)
+        })
+    }
+
+    fn count_people(&self) -> Result<u64, StoreError> {
+        self.with_client(|client| {
+            let count: i64 = client.query_one("SELECT COUNT(*) FROM person", &[])?.get(0);
+            Ok(count as u64)
+        })
+    }
+}

@@ -1,0 +1,187 @@
+//! The embedded SQLite backend (the default): one file, WAL mode.
+
+use std::path::{Path, PathBuf};
+
+use certeza_crypto::BlindIndex;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::migrations::{Migration, SQLITE};
+use crate::pool::Pool;
+use crate::{PersonId, PersonIndexes, PersonLookup, RegistryStore, SealedPerson, StoreError, UpsertOutcome};
+
+/// A SQLite database file with a small pool of connections.
+pub struct SqliteStore {
+    path: PathBuf,
+    connections: Pool<Connection>,
+}
+
+impl SqliteStore {
+    /// Opens or creates the database file at `path` and applies pending migrations.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let store = Self { path: path.to_owned(), connections: Pool::new(16) };
+        let mut connection = store.connect()?;
+        apply_migrations(&mut connection, SQLITE)?;
+        store.connections.put(connection);
+        Ok(store)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn connect(&self) -> Result<Connection, StoreError> {
+        let unreachable =
+            |reason: String| StoreError::Unreachable { url: format!("sqlite://{}", self.path.display()), reason };
+        if let Some(parent) = self.path.parent().filter(|parent| !parent.as_os_str().is_empty())
+            && !parent.is_dir()
+        {
+            return Err(unreachable(format!("the directory {} does not exist", parent.display())));
+        }
+        let connection = Connection::open(&self.path).map_err(|error| unreachable(error.to_string()))?;
+        connection
+            .execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 PRAGMA synchronous = NORMAL;
+                 PRAGMA busy_timeout = 10000;
+                 PRAGMA foreign_keys = ON;
+                 PRAGMA cache_size = -262144;",
+            )
+            .map_err(|error| unreachable(error.to_string()))?;
+        Ok(connection)
+    }
+
+    /// Runs `work` with a pooled connection.
+    pub fn with_connection<T>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut connection = self.connections.get(|| self.connect())?;
+        work(&mut connection)
+    }
+}
+
+fn apply_migrations(connection: &mut Connection, migrations: &[Migration]) -> Result<(), StoreError> {
+    let transaction = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    transaction.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at_ms INTEGER NOT NULL)",
+    )?;
+    let applied: i64 =
+        transaction.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |row| row.get(0))?;
+    for migration in migrations.iter().filter(|migration| migration.version > applied) {
+        transaction.execute_batch(migration.sql)?;
+        transaction.execute(
+            "INSERT INTO schema_migrations (version, applied_at_ms) VALUES (?1, CAST(unixepoch('subsec') * 1000 AS INTEGER))",
+            params![migration.version],
+        )?;
+    }
+    transaction.commit()?;
+    Ok(())
+}
+
+const PERSON_COLUMNS: &str = "id, data_key_id, index_key_id, cic_idx, ocr_idx, clave_idx, emission_idx, \
+     given_names_idx, first_surname_idx, second_surname_idx, birth_date_idx, status, content_digest, sealed";
+
+const UPSERT_PERSON: &str = "INSERT INTO person (id, data_key_id, index_key_id, cic_idx, ocr_idx, clave_idx, \
+     emission_idx, given_names_idx, first_surname_idx, second_surname_idx, birth_date_idx, status, content_digest, \
+     sealed, updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
+     ON CONFLICT (id) DO UPDATE SET data_key_id = excluded.data_key_id, index_key_id = excluded.index_key_id, \
+     cic_idx = excluded.cic_idx, ocr_idx = excluded.ocr_idx, clave_idx = excluded.clave_idx, \
+     emission_idx = excluded.emission_idx, given_names_idx = excluded.given_names_idx, \
+     first_surname_idx = excluded.first_surname_idx, second_surname_idx = excluded.second_surname_idx, \
+     birth_date_idx = excluded.birth_date_idx, status = excluded.status, content_digest = excluded.content_digest, \
+     sealed = excluded.sealed, updated_at_ms = excluded.updated_at_ms \
+     WHERE person.content_digest <> excluded.content_digest";
+
+fn person_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SealedPerson> {
+    Ok(SealedPerson {
+        id: row.get(0)?,
+        data_key_id: row.get(1)?,
+        index_key_id: row.get(2)?,
+        indexes: PersonIndexes {
+            cic: row.get(3)?,
+            ocr: row.get(4)?,
+            clave_elector: row.get(5)?,
+            emission: row.get(6)?,
+            given_names: row.get(7)?,
+            first_surname: row.get(8)?,
+            second_surname: row.get(9)?,
+            birth_date: row.get(10)?,
+        },
+        status: row.get(11)?,
+        content_digest: row.get(12)?,
+        sealed: row.get(13)?,
+    })
+}
+
+impl RegistryStore for SqliteStore {
+    fn upsert_people(&self, people: &[SealedPerson], now_unix_millis: u64) -> Result<UpsertOutcome, StoreError> {
+        self.with_connection(|connection| {
+            let transaction = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let mut outcome = UpsertOutcome::default();
+            {
+                let mut statement = transaction.prepare_cached(UPSERT_PERSON)?;
+                for person in people {
+                    let changed = statement.execute(params![
+                        person.id,
+                        person.data_key_id,
+                        person.index_key_id,
+                        person.indexes.cic,
+                        person.indexes.ocr,
+                        person.indexes.clave_elector,
+                        person.indexes.emission,
+                        person.indexes.given_names,
+                        person.indexes.first_surname,
+                        person.indexes.second_surname,
+                        person.indexes.birth_date,
+                        person.status,
+                        person.content_digest,
+                        person.sealed,
+                        now_unix_millis as i64,
+                    ])?;
+                    if changed == 0 {
+                        outcome.unchanged += 1;
+                    } else {
+                        outcome.written += 1;
+                    }
+                }
+            }
+            transaction.commit()?;
+            Ok(outcome)
+        })
+    }
+
+    fn find_person(&self, lookup: PersonLookup, index: &BlindIndex) -> Result<Option<SealedPerson>, StoreError> {
+        let sql = match lookup {
+            PersonLookup::Curp => const_format_select("id"),
+            PersonLookup::Cic => const_format_select("cic_idx"),
+            PersonLookup::Ocr => const_format_select("ocr_idx"),
+            PersonLookup::ClaveElector => const_format_select("clave_idx"),
+        };
+        self.with_connection(|connection| {
+            let mut statement = connection.prepare_cached(&sql)?;
+            Ok(statement.query_row(params![index], person_from_row).optional()?)
+        })
+    }
+
+    fn set_status(&self, id: &PersonId, status: &str, now_unix_millis: u64) -> Result<bool, StoreError> {
+        self.with_connection(|connection| {
+            let changed = connection.execute(
+                "UPDATE person SET status = ?1, updated_at_ms = ?2 WHERE id = ?3",
+                params![status, now_unix_millis as i64, id],
+            )?;
+            Ok(changed > 0)
+        })
+    }
+
+    fn count_people(&self) -> Result<u64, StoreError> {
+        self.with_connection(|connection| {
+            let count: i64 = connection.query_row("SELECT COUNT(*) FROM person", [], |row| row.get(0))?;
+            Ok(count as u64)
+        })
+    }
+}
+
+fn const_format_select(column: &str) -> String {
+    format!("SELECT {PERSON_COLUMNS} FROM person WHERE {column} = ?1 LIMIT 1")
+}

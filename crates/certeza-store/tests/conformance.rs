@@ -1,0 +1,178 @@
+//! One conformance story for every storage backend: it runs on SQLite always,
+//! and on PostgreSQL when `CERTEZA_TEST_POSTGRES_URL` is set (CI sets it).
+#![allow(clippy::unwrap_used)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use certeza_core::{CredentialStatus, Person, PopulationGenerator};
+use certeza_crypto::KeyDirectory;
+use certeza_store::registry::{PersonSealer, index_field};
+use certeza_store::{PersonLookup, Store, UpsertOutcome};
+
+fn sealer(directory: &std::path::Path) -> PersonSealer {
+    let keys = KeyDirectory::new(directory.join("keys"));
+    keys.ensure_all(1).unwrap();
+    PersonSealer::new(&keys.load().unwrap()).unwrap()
+}
+
+/// A fresh PostgreSQL database for one test, dropped when the guard goes.
+struct ThrowawayPostgres {
+    admin_url: String,
+    database: String,
+    url: String,
+}
+
+static DATABASE_COUNTER: AtomicU32 = AtomicU32::new(0);
+
+impl ThrowawayPostgres {
+    fn create() -> Option<Self> {
+        let Ok(admin_url) = std::env::var("CERTEZA_TEST_POSTGRES_URL") else {
+            eprintln!("PostgreSQL skipped: CERTEZA_TEST_POSTGRES_URL is not set");
+            return None;
+        };
+        let database =
+            format!("certeza_conformance_{}_{}", std::process::id(), DATABASE_COUNTER.fetch_add(1, Ordering::Relaxed));
+        let mut client = postgres::Client::connect(&admin_url, postgres::NoTls).unwrap();
+        client.batch_execute(&format!("CREATE DATABASE {database}")).unwrap();
+        let (base, _) = admin_url.rsplit_once('/').unwrap();
+        let url = format!("{base}/{database}");
+        Some(Self { admin_url, database, url })
+    }
+}
+
+impl Drop for ThrowawayPostgres {
+    fn drop(&mut self) {
+        if let Ok(mut client) = postgres::Client::connect(&self.admin_url, postgres::NoTls) {
+            let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database));
+        }
+    }
+}
+
+fn people(count: usize) -> Vec<Person> {
+    PopulationGenerator::new(42).take(count).collect()
+}
+
+/// The story every backend must tell the same way.
+fn registry_story(open: &dyn Fn() -> Store, sealer: &PersonSealer) {
+    let store = open();
+    let registry = store.registry();
+    let people = people(60);
+    let sealed: Vec<_> = people.iter().map(|person| sealer.seal(person)).collect();
+
+    assert_eq!(registry.upsert_people(&sealed, 1_000).unwrap(), UpsertOutcome { written: 60, unchanged: 0 });
+    assert_eq!(registry.count_people().unwrap(), 60);
+
+    // Re-importing the same people (sealed afresh, so different ciphertexts) writes nothing.
+    let resealed: Vec<_> = people.iter().map(|person| sealer.seal(person)).collect();
+    assert_ne!(resealed[0].sealed, sealed[0].sealed);
+    assert_eq!(registry.upsert_people(&resealed, 2_000).unwrap(), UpsertOutcome { written: 0, unchanged: 60 });
+
+    // A changed person is updated, the rest are not.
+    let mut changed = people[3].clone();
+    changed.email = "nuevo.correo@example.org".to_owned();
+    let mut batch = resealed.clone();
+    batch[3] = sealer.seal(&changed);
+    assert_eq!(registry.upsert_people(&batch, 3_000).unwrap(), UpsertOutcome { written: 1, unchanged: 59 });
+
+    // A batch that names the same person twice keeps the last version.
+    let twice = vec![sealer.seal(&people[5]), sealer.seal(&changed), sealer.seal(&people[3])];
+    registry.upsert_people(&twice, 3_500).unwrap();
+
+    // Every lookup finds the person, and opening gives back exactly what was stored.
+    for person in [&people[0], &people[3], &people[59]] {
+        let by_curp = registry.find_person(PersonLookup::Curp, &sealer.person_id(&person.curp)).unwrap().unwrap();
+        assert_eq!(&sealer.open(&by_curp).unwrap(), person);
+        let by_cic = registry
+            .find_person(PersonLookup::Cic, &sealer.index_of(index_field::CIC, person.cic.as_str()))
+            .unwrap()
+            .unwrap();
+        assert_eq!(by_cic.id, by_curp.id);
+        let by_ocr = registry
+            .find_person(PersonLookup::Ocr, &sealer.index_of(index_field::OCR, person.ocr.as_str()))
+            .unwrap()
+            .unwrap();
+        assert_eq!(by_ocr.id, by_curp.id);
+        let by_clave = registry
+            .find_person(
+                PersonLookup::ClaveElector,
+                &sealer.index_of(index_field::CLAVE_ELECTOR, person.clave_elector.as_str()),
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(by_clave.id, by_curp.id);
+        assert_eq!(by_curp.indexes.first_surname, sealer.index_of(index_field::FIRST_SURNAME, &person.first_surname));
+    }
+    assert!(registry.find_person(PersonLookup::Cic, &[0u8; 16]).unwrap().is_none());
+
+    // Status changes are kept and an unknown person is reported as such.
+    let id = sealer.person_id(&people[7].curp);
+    assert!(registry.set_status(&id, CredentialStatus::ReportedStolen.as_str(), 4_000).unwrap());
+    assert_eq!(registry.find_person(PersonLookup::Curp, &id).unwrap().unwrap().status, "reported_stolen");
+    assert!(!registry.set_status(&[1u8; 16], "cancelled", 4_000).unwrap());
+
+    // Concurrent writers do not lose each other's rows.
+    let more = PopulationGenerator::new(43).take(200).collect::<Vec<_>>();
+    std::thread::scope(|scope| {
+        for chunk in more.chunks(50) {
+            let sealed_chunk: Vec<_> = chunk.iter().map(|person| sealer.seal(person)).collect();
+            scope.spawn(move || registry.upsert_people(&sealed_chunk, 5_000).unwrap());
+        }
+    });
+    assert_eq!(registry.count_people().unwrap(), 260);
+
+    // Reopening applies no migration twice and keeps the data.
+    drop(store);
+    let reopened = open();
+    assert_eq!(reopened.registry().count_people().unwrap(), 260);
+}
+
+#[test]
+fn sqlite_tells_the_registry_story_and_keeps_no_clear_personal_data() {
+    let directory = tempfile::tempdir().unwrap();
+    let sealer = sealer(directory.path());
+    let path = directory.path().join("certeza.db");
+    let url = format!("sqlite://{}", path.display());
+    registry_story(&|| Store::open(&url).unwrap(), &sealer);
+
+    // Force the WAL into the main file, then look for clear values in every file.
+    let store = Store::open(&url).unwrap();
+    if let Store::Sqlite(sqlite) = &store {
+        sqlite.with_connection(|connection| Ok(connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?)).unwrap();
+    }
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(directory.path()).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            bytes.extend(std::fs::read(entry.path()).unwrap());
+        }
+    }
+    for person in people(60) {
+        for needle in [person.curp.as_str(), person.cic.as_str(), person.ocr.as_str(), person.clave_elector.as_str()] {
+            assert!(!bytes.windows(needle.len()).any(|window| window == needle.as_bytes()), "a value appears in clear");
+        }
+        let full_name = format!("{} {} {}", person.given_names, person.first_surname, person.second_surname);
+        assert!(!bytes.windows(full_name.len()).any(|window| window == full_name.as_bytes()));
+    }
+}
+
+#[test]
+fn postgres_tells_the_registry_story() {
+    let Some(database) = ThrowawayPostgres::create() else { return };
+    let directory = tempfile::tempdir().unwrap();
+    let sealer = sealer(directory.path());
+    registry_story(&|| Store::open(&database.url).unwrap(), &sealer);
+}
+
+#[test]
+fn unreachable_databases_are_loud_errors() {
+    let Err(error) = Store::open("postgres://nobody:secret@127.0.0.1:1/nothing") else {
+        panic!("connecting to a closed port must fail")
+    };
+    let message = error.to_string();
+    assert!(message.contains("cannot connect"), "{message}");
+    assert!(!message.contains("secret"), "{message}");
+    let Err(error) = Store::open("sqlite:///no/such/directory/certeza.db") else {
+        panic!("a missing directory must fail")
+    };
+    assert!(error.to_string().contains("does not exist"));
+}

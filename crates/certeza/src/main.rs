@@ -1,0 +1,383 @@
+//! The `certeza` binary: one CLI for every capability.
+#![forbid(unsafe_code)]
+
+mod config;
+mod demo;
+mod import;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use certeza_core::{Clock, CredentialStatus, Curp, PERSON_CSV_HEADER, PopulationGenerator, SystemClock};
+use certeza_crypto::KeyDirectory;
+use certeza_store::Store;
+use certeza_store::registry::PersonSealer;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::{CONFIG_FILE_NAME, Config, FlagOverrides};
+
+/// Certeza: digital-trust infrastructure for government services.
+#[derive(Debug, Parser)]
+#[command(name = "certeza", version, about)]
+struct Cli {
+    /// The data directory (configuration, keys, SQLite database).
+    #[arg(long, global = true, env = "CERTEZA_DATA", default_value = "certeza-data")]
+    data: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create the data directory: configuration, keys and database.
+    Init,
+    /// Run the HTTP service.
+    Serve {
+        /// The address to listen on (overrides server.listen).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Initialise a demo (synthetic people), then serve it.
+    Demo {
+        /// The address to listen on (overrides server.listen).
+        #[arg(long)]
+        listen: Option<String>,
+        /// How many synthetic people the demo registry holds.
+        #[arg(long, default_value_t = 10_000)]
+        people: u64,
+    },
+    /// Check an identifier: exit 0 when valid, 1 with the reason otherwise.
+    Validate {
+        /// What kind of identifier VALUE is.
+        kind: IdentifierKind,
+        /// The value to check.
+        value: String,
+    },
+    /// Synthetic populations.
+    #[command(subcommand)]
+    Population(PopulationCommand),
+    /// The encrypted registry of people.
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum IdentifierKind {
+    Curp,
+    Clabe,
+    ClaveElector,
+    Cic,
+    Ocr,
+}
+
+#[derive(Debug, Subcommand)]
+enum PopulationCommand {
+    /// Write fully synthetic, valid people as CSV (deterministic for a seed).
+    Generate {
+        /// How many people.
+        #[arg(long)]
+        count: u64,
+        /// The seed; the same seed gives the same people.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The output CSV file (`-` for standard output).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RegistryCommand {
+    /// Import a population CSV (upsert by CURP; bad rows go to a rejects file).
+    Import {
+        /// The CSV file, with the header row documented in the README.
+        file: PathBuf,
+        /// Where to list rejected rows (default: FILE with `.rejects.csv`).
+        #[arg(long)]
+        rejects: Option<PathBuf>,
+    },
+    /// Print one person's decrypted record (operator use).
+    Show {
+        /// The person's CURP.
+        curp: String,
+    },
+    /// Set the credential status of one person.
+    Status {
+        /// The person's CURP.
+        curp: String,
+        /// The new status.
+        #[arg(long = "set")]
+        status: String,
+    },
+    /// Count the people in the registry.
+    Count,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CERTEZA_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Init => {
+            init(&cli.data)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve { listen } => {
+            let context = OpenedDataDirectory::open(&cli.data, &FlagOverrides { listen })?;
+            serve_until_signal(context, false, |_| Ok(()))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { listen, people } => {
+            demo::run_demo(&cli.data, &FlagOverrides { listen }, people)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Validate { kind, value } => Ok(validate(kind, &value)),
+        Command::Population(PopulationCommand::Generate { count, seed, out }) => {
+            generate_population(count, seed, &out)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Registry(command) => registry_command(&cli.data, command),
+    }
+}
+
+/// The configuration, database and keys of a data directory.
+pub(crate) struct OpenedDataDirectory {
+    pub(crate) config: Config,
+    pub(crate) store: Store,
+    pub(crate) sealer: PersonSealer,
+}
+
+impl OpenedDataDirectory {
+    pub(crate) fn open(data: &Path, flags: &FlagOverrides) -> anyhow::Result<Self> {
+        if !data.join(CONFIG_FILE_NAME).exists() {
+            bail!(
+                "{} is not a Certeza data directory; run `certeza init --data {}` first",
+                data.display(),
+                data.display()
+            );
+        }
+        let config = Config::load(data, std::env::vars(), flags)?;
+        let store = Store::open(&config.database.url)?;
+        let keys = KeyDirectory::new(data.join("keys")).load()?;
+        let sealer = PersonSealer::new(&keys)?;
+        Ok(Self { config, store, sealer })
+    }
+}
+
+/// Creates the data directory, keys, configuration and database; idempotent.
+pub(crate) fn init(data: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
+    let config_path = data.join(CONFIG_FILE_NAME);
+    if config_path.exists() {
+        println!("{} already exists; keeping it", config_path.display());
+    } else {
+        std::fs::write(&config_path, config::initial_config_file())
+            .with_context(|| format!("writing {}", config_path.display()))?;
+        println!("wrote {}", config_path.display());
+    }
+    let keys = KeyDirectory::new(data.join("keys"));
+    let now_seconds = SystemClock.now_unix_millis() / 1000;
+    for kind in keys.ensure_all(now_seconds)? {
+        println!("created a {} key in {}", kind.name(), keys.path().display());
+    }
+    let config = Config::load(data, std::env::vars(), &FlagOverrides::default())?;
+    let store = Store::open(&config.database.url)?;
+    println!(
+        "database ready ({}, {}): {} people",
+        store.backend_name(),
+        certeza_store::redact_url(&config.database.url),
+        store.registry().count_people()?
+    );
+    Ok(())
+}
+
+/// Serves until Ctrl-C or SIGTERM; `on_bound` runs once the address is known.
+pub(crate) fn serve_until_signal(
+    context: OpenedDataDirectory,
+    demo: bool,
+    on_bound: impl FnOnce(std::net::SocketAddr) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let listen = context.config.server.listen.clone();
+        let listener =
+            tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("listening on {listen}"))?;
+        let address = listener.local_addr()?;
+        on_bound(address)?;
+        tracing::info!(%address, "serving");
+        println!("Certeza is serving at http://{address}/ (Ctrl-C to stop)");
+        let state = certeza_server::AppState { store: std::sync::Arc::new(context.store), demo };
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("shutting down");
+        };
+        let terminate = async {
+            #[cfg(unix)]
+            if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                signal.recv().await;
+            }
+        };
+        certeza_server::serve(listener, certeza_server::router(state), async move {
+            tokio::select! { () = shutdown => {}, () = terminate => {} }
+        })
+        .await
+        .context("serving HTTP")
+    })
+}
+
+fn validate(kind: IdentifierKind, value: &str) -> ExitCode {
+    let result: Result<String, String> = match kind {
+        IdentifierKind::Curp => Curp::parse(value).map(|_| "valid CURP".to_owned()).map_err(|error| error.to_string()),
+        IdentifierKind::Clabe => certeza_core::Clabe::parse(value)
+            .map(|clabe| format!("valid CLABE ({})", clabe.bank_name()))
+            .map_err(|error| error.to_string()),
+        IdentifierKind::ClaveElector => certeza_core::ClaveElector::parse(value)
+            .map(|_| "valid clave de elector".to_owned())
+            .map_err(|error| error.to_string()),
+        IdentifierKind::Cic => {
+            certeza_core::Cic::parse(value).map(|_| "valid CIC".to_owned()).map_err(|error| error.to_string())
+        }
+        IdentifierKind::Ocr => {
+            certeza_core::Ocr::parse(value).map(|_| "valid OCR".to_owned()).map_err(|error| error.to_string())
+        }
+    };
+    match result {
+        Ok(message) => {
+            println!("{message}");
+            ExitCode::SUCCESS
+        }
+        Err(reason) => {
+            eprintln!("invalid: {reason}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn generate_population(count: u64, seed: u64, out: &Path) -> anyhow::Result<()> {
+    let sink: Box<dyn Write> = if out == Path::new("-") {
+        Box::new(std::io::stdout().lock())
+    } else {
+        Box::new(std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?)
+    };
+    let started = std::time::Instant::now();
+    let mut writer = csv::WriterBuilder::new().buffer_capacity(1 << 20).from_writer(sink);
+    writer.write_record(PERSON_CSV_HEADER)?;
+    for person in PopulationGenerator::new(seed).take(count as usize) {
+        writer.write_record(person.to_csv_fields())?;
+    }
+    writer.flush().context("writing the population file")?;
+    if out != Path::new("-") {
+        eprintln!(
+            "wrote {count} synthetic people (seed {seed}) to {} in {:.1} s",
+            out.display(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+fn registry_command(data: &Path, command: RegistryCommand) -> anyhow::Result<ExitCode> {
+    let context = OpenedDataDirectory::open(data, &FlagOverrides::default())?;
+    let registry = context.store.registry();
+    match command {
+        RegistryCommand::Import { file, rejects } => {
+            let rejects = rejects.unwrap_or_else(|| import::default_rejects_path(&file));
+            let summary = import_file(&context, &file, &rejects, true)?;
+            eprintln!(
+                "imported {} rows in {:.2} s ({:.0} persons/s): {} new or changed, {} unchanged, {} rejected{}",
+                summary.rows_read,
+                summary.elapsed.as_secs_f64(),
+                summary.rows_per_second(),
+                summary.written,
+                summary.unchanged,
+                summary.rejected,
+                summary.rejects_file.as_ref().map(|path| format!(" (see {})", path.display())).unwrap_or_default(),
+            );
+            Ok(if summary.rejected > 0 { ExitCode::from(3) } else { ExitCode::SUCCESS })
+        }
+        RegistryCommand::Show { curp } => {
+            let curp = Curp::parse(&curp).context("the CURP is not valid")?;
+            let Some(sealed) =
+                registry.find_person(certeza_store::PersonLookup::Curp, &context.sealer.person_id(&curp))?
+            else {
+                bail!("no person with that CURP is in the registry");
+            };
+            let person = context.sealer.open(&sealed)?;
+            for (column, value) in PERSON_CSV_HEADER.iter().zip(person.to_csv_fields()) {
+                println!("{column:>15}: {value}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        RegistryCommand::Status { curp, status } => {
+            let curp = Curp::parse(&curp).context("the CURP is not valid")?;
+            let status = CredentialStatus::parse(&status).with_context(
+                || "unknown status; use vigente, reported_lost, reported_stolen, expired, replaced or cancelled",
+            )?;
+            let now = SystemClock.now_unix_millis();
+            if !registry.set_status(&context.sealer.person_id(&curp), status.as_str(), now)? {
+                bail!("no person with that CURP is in the registry");
+            }
+            println!("status set to {}", status.as_str());
+            Ok(ExitCode::SUCCESS)
+        }
+        RegistryCommand::Count => {
+            println!("{}", registry.count_people()?);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// A progress bar on standard error (hidden when it is not a terminal).
+struct ProgressBar(indicatif::ProgressBar);
+
+impl import::ImportProgress for ProgressBar {
+    fn update(&self, bytes_read: u64, rows_read: u64) {
+        self.0.set_position(bytes_read);
+        let per_second = rows_read as f64 / self.0.elapsed().as_secs_f64().max(1e-3);
+        self.0.set_message(format!("{rows_read} rows, {per_second:.0} rows/s"));
+    }
+}
+
+pub(crate) fn import_file(
+    context: &OpenedDataDirectory,
+    file: &Path,
+    rejects: &Path,
+    show_progress: bool,
+) -> anyhow::Result<import::ImportSummary> {
+    let input = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let length = input.metadata().map(|metadata| metadata.len()).unwrap_or(0);
+    let bar = if show_progress { indicatif::ProgressBar::new(length) } else { indicatif::ProgressBar::hidden() };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {percent:>3}% {msg} ETA {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let progress = ProgressBar(bar);
+    let input = std::io::BufReader::with_capacity(1 << 20, input);
+    let summary = import::import_population(
+        context.store.registry(),
+        &context.sealer,
+        input,
+        rejects,
+        SystemClock.now_unix_millis(),
+        &progress,
+    )?;
+    progress.0.finish_and_clear();
+    Ok(summary)
+}
