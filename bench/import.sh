@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Registry import throughput: 1,000,000 synthetic people into SQLite and, when
-# CERTEZA_BENCH_POSTGRES_URL is set (a database the user may drop and create
-# tables in), into PostgreSQL. Prints the summary line of each import.
+# CERTEZA_BENCH_POSTGRES_URL is set (a server URL whose user may create
+# databases, e.g. postgres://postgres@127.0.0.1:5432/postgres), into a fresh
+# PostgreSQL database `certeza_bench`. Prints the summary line of each import.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count="${1:-1000000}"
@@ -17,9 +18,10 @@ echo "== SQLite"
 
 if [ -n "${CERTEZA_BENCH_POSTGRES_URL:-}" ]; then
     echo "== PostgreSQL"
-    psql "$CERTEZA_BENCH_POSTGRES_URL" -q -c "DROP TABLE IF EXISTS person, schema_migrations CASCADE"
+    psql "$CERTEZA_BENCH_POSTGRES_URL" -q -c "DROP DATABASE IF EXISTS certeza_bench WITH (FORCE)"
+    psql "$CERTEZA_BENCH_POSTGRES_URL" -q -c "CREATE DATABASE certeza_bench"
     mkdir -p "$work/postgres"
-    printf '[database]\nurl = "%s"\n' "$CERTEZA_BENCH_POSTGRES_URL" > "$work/postgres/certeza.toml"
+    printf '[database]\nurl = "%s/certeza_bench"\n' "${CERTEZA_BENCH_POSTGRES_URL%/*}" > "$work/postgres/certeza.toml"
     "$bin" --data "$work/postgres" init > /dev/null
     "$bin" --data "$work/postgres" registry import "$work/people.csv"
 else

@@ -41,22 +41,30 @@ impl Person {
     /// [`CredentialStatus::as_str`].
     #[must_use]
     pub fn to_csv_fields(&self) -> [String; 14] {
-        [
-            self.curp.as_str().to_owned(),
-            self.given_names.clone(),
-            self.first_surname.clone(),
-            self.second_surname.clone(),
-            self.birth_date.to_string(),
-            self.sex.as_str().to_owned(),
-            self.birth_state.curp_code().to_owned(),
-            self.clave_elector.as_str().to_owned(),
-            self.cic.as_str().to_owned(),
-            self.ocr.as_str().to_owned(),
-            self.emission.as_str().to_owned(),
-            self.phone.clone(),
-            self.email.clone(),
-            self.status.as_str().to_owned(),
-        ]
+        self.with_csv_fields(|fields| fields.map(str::to_owned))
+    }
+
+    /// Calls `work` with the CSV fields of this person borrowed, in
+    /// [`PERSON_CSV_HEADER`] order, without allocating a string per field
+    /// (the hot path of sealing during an import).
+    pub fn with_csv_fields<R>(&self, work: impl FnOnce([&str; 14]) -> R) -> R {
+        let birth_date = self.birth_date.to_string();
+        work([
+            self.curp.as_str(),
+            &self.given_names,
+            &self.first_surname,
+            &self.second_surname,
+            &birth_date,
+            self.sex.as_str(),
+            self.birth_state.curp_code(),
+            self.clave_elector.as_str(),
+            self.cic.as_str(),
+            self.ocr.as_str(),
+            self.emission.as_str(),
+            &self.phone,
+            &self.email,
+            self.status.as_str(),
+        ])
     }
 
     /// Builds a person from the fields of one CSV row in [`PERSON_CSV_HEADER`] order.

@@ -79,6 +79,7 @@ pub mod entry;
 pub mod merkle;
 pub mod note;
 pub mod proof;
+pub mod sequencer;
 pub mod tile;
 pub mod witness;
 
@@ -186,4 +187,10 @@ pub enum Error {
     /// A log entry is malformed or not canonically encoded.
     #[error("malformed log entry: {0}")]
     MalformedEntry(String),
+    /// A promise of inclusion is malformed.
+    #[error("malformed promise: {0}")]
+    MalformedPromise(&'static str),
+    /// The caller's storage (database or tile store) failed.
+    #[error("log storage: {0}")]
+    Storage(String),
 }

@@ -18,6 +18,7 @@
 //! [`registry`], so no backend ever sees personal data in clear.
 #![forbid(unsafe_code)]
 
+pub mod log;
 mod migrations;
 mod pool;
 pub mod postgres;
@@ -55,6 +56,16 @@ pub enum StoreError {
     /// Sealing or opening failed.
     #[error(transparent)]
     Crypto(#[from] certeza_crypto::CryptoError),
+    /// A transparency-log rule was broken (bad entry, inconsistent tree, …).
+    #[error("transparency log: {0}")]
+    Log(#[from] certeza_log::Error),
+    /// A synchronous log submission was not integrated in time; it stays
+    /// queued and will still be integrated.
+    #[error("log entry {pending_id} was queued but not integrated in time")]
+    LogTimeout {
+        /// The pending id, to fetch the receipt later.
+        pending_id: u64,
+    },
 }
 
 /// The unique key of a person: the blind index of the CURP.
@@ -137,7 +148,35 @@ pub trait RegistryStore: Send + Sync {
 
     /// Counts the people in the registry.
     fn count_people(&self) -> Result<u64, StoreError>;
+
+    /// Prepares for a large import. When the registry is empty, its indexes
+    /// are dropped so that they are built once, by sorting, in
+    /// [`RegistryStore::finish_bulk_load`], instead of row by row, and the
+    /// rows can be appended with [`RegistryStore::insert_people_bulk`].
+    /// Returns whether that happened. Opening a store always recreates missing
+    /// indexes, so an import that dies in between leaves nothing broken.
+    fn begin_bulk_load(&self) -> Result<bool, StoreError>;
+
+    /// Appends people to a registry prepared by [`RegistryStore::begin_bulk_load`].
+    /// The caller guarantees that no id repeats (the unique index is rebuilt
+    /// at the end and would refuse a repeat).
+    fn insert_people_bulk(&self, people: &[SealedPerson], now_unix_millis: u64) -> Result<u64, StoreError>;
+
+    /// Recreates every index dropped by [`RegistryStore::begin_bulk_load`].
+    fn finish_bulk_load(&self) -> Result<(), StoreError>;
 }
+
+/// The indexes of the registry, shared by both dialects: the unique index on
+/// the record id first, then the lookup indexes.
+pub(crate) const PERSON_INDEXES: [&str; 4] = [
+    "CREATE UNIQUE INDEX IF NOT EXISTS person_by_id ON person (id)",
+    "CREATE INDEX IF NOT EXISTS person_by_cic ON person (cic_idx)",
+    "CREATE INDEX IF NOT EXISTS person_by_ocr ON person (ocr_idx)",
+    "CREATE INDEX IF NOT EXISTS person_by_clave ON person (clave_idx)",
+];
+
+/// The names of [`PERSON_INDEXES`], for dropping them before a bulk load.
+pub(crate) const PERSON_INDEX_NAMES: [&str; 4] = ["person_by_id", "person_by_cic", "person_by_ocr", "person_by_clave"];
 
 /// A store of either backend, chosen by the database URL.
 pub enum Store {
@@ -168,6 +207,11 @@ impl Store {
             Store::Sqlite(store) => store,
             Store::Postgres(store) => store.as_ref(),
         }
+    }
+
+    /// The transparency log's storage in this store.
+    pub fn log(&self) -> log::LogStore<'_> {
+        log::LogStore::new(self)
     }
 
     /// A short name of the backend, for messages.

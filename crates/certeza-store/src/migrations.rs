@@ -6,8 +6,12 @@ pub(crate) struct Migration {
     pub(crate) sql: &'static str,
 }
 
-pub(crate) const SQLITE: &[Migration] =
-    &[Migration { version: 1, sql: include_str!("../migrations/sqlite/0001_registry.sql") }];
+pub(crate) const SQLITE: &[Migration] = &[
+    Migration { version: 1, sql: include_str!("../migrations/sqlite/0001_registry.sql") },
+    Migration { version: 2, sql: include_str!("../migrations/sqlite/0002_log.sql") },
+];
 
-pub(crate) const POSTGRES: &[Migration] =
-    &[Migration { version: 1, sql: include_str!("../migrations/postgres/0001_registry.sql") }];
+pub(crate) const POSTGRES: &[Migration] = &[
+    Migration { version: 1, sql: include_str!("../migrations/postgres/0001_registry.sql") },
+    Migration { version: 2, sql: include_str!("../migrations/postgres/0002_log.sql") },
+];

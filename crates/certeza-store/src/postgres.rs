@@ -11,7 +11,8 @@ use postgres::{Client, NoTls};
 use crate::migrations::{Migration, POSTGRES};
 use crate::pool::Pool;
 use crate::{
-    PersonId, PersonIndexes, PersonLookup, RegistryStore, SealedPerson, StoreError, UpsertOutcome, redact_url,
+    PERSON_INDEX_NAMES, PERSON_INDEXES, PersonId, PersonIndexes, PersonLookup, RegistryStore, SealedPerson, StoreError,
+    UpsertOutcome, redact_url,
 };
 
 /// A PostgreSQL database with a small pool of connections.
@@ -35,6 +36,7 @@ impl PostgresStore {
         let store = Self { config, shown_url, connections: Pool::new(32) };
         let mut client = store.new_client()?;
         apply_migrations(&mut client, POSTGRES)?;
+        create_indexes(&mut client)?;
         store.connections.put(client);
         Ok(store)
     }
@@ -76,6 +78,13 @@ fn apply_migrations(client: &mut Client, migrations: &[Migration]) -> Result<(),
     Ok(())
 }
 
+fn create_indexes(client: &mut Client) -> Result<(), StoreError> {
+    for statement in PERSON_INDEXES {
+        client.batch_execute(statement)?;
+    }
+    Ok(())
+}
+
 const PERSON_COLUMNS: &str = "id, data_key_id, index_key_id, cic_idx, ocr_idx, clave_idx, emission_idx, \
      given_names_idx, first_surname_idx, second_surname_idx, birth_date_idx, status, content_digest, sealed";
 
@@ -96,6 +105,34 @@ const COPY_TYPES: [Type; 15] = [
     Type::BYTEA,
     Type::INT8,
 ];
+
+fn write_copy_rows(
+    writer: &mut BinaryCopyInWriter<'_>,
+    people: &[SealedPerson],
+    now_unix_millis: u64,
+) -> Result<(), StoreError> {
+    let updated_at = now_unix_millis as i64;
+    for person in people {
+        writer.write(&[
+            &&person.id[..],
+            &person.data_key_id,
+            &person.index_key_id,
+            &&person.indexes.cic[..],
+            &&person.indexes.ocr[..],
+            &&person.indexes.clave_elector[..],
+            &&person.indexes.emission[..],
+            &&person.indexes.given_names[..],
+            &&person.indexes.first_surname[..],
+            &&person.indexes.second_surname[..],
+            &&person.indexes.birth_date[..],
+            &person.status,
+            &&person.content_digest[..],
+            &person.sealed,
+            &updated_at,
+        ])?;
+    }
+    Ok(())
+}
 
 fn blind_index(bytes: Vec<u8>) -> Result<BlindIndex, StoreError> {
     bytes.try_into().map_err(|_| StoreError::CorruptRecord("a blind index has the wrong length"))
@@ -157,26 +194,7 @@ impl RegistryStore for PostgresStore {
                 let sink = transaction
                     .copy_in(&format!("COPY person_incoming ({PERSON_COLUMNS}, updated_at_ms) FROM STDIN BINARY"))?;
                 let mut writer = BinaryCopyInWriter::new(sink, &COPY_TYPES);
-                let updated_at = now_unix_millis as i64;
-                for person in run {
-                    writer.write(&[
-                        &&person.id[..],
-                        &person.data_key_id,
-                        &person.index_key_id,
-                        &&person.indexes.cic[..],
-                        &&person.indexes.ocr[..],
-                        &&person.indexes.clave_elector[..],
-                        &&person.indexes.emission[..],
-                        &&person.indexes.given_names[..],
-                        &&person.indexes.first_surname[..],
-                        &&person.indexes.second_surname[..],
-                        &&person.indexes.birth_date[..],
-                        &person.status,
-                        &&person.content_digest[..],
-                        &person.sealed,
-                        &updated_at,
-                    ])?;
-                }
+                write_copy_rows(&mut writer, run, now_unix_millis)?;
                 writer.finish()?;
                 written += transaction.execute(
                     &format!(
@@ -231,5 +249,37 @@ impl RegistryStore for PostgresStore {
             let count: i64 = client.query_one("SELECT COUNT(*) FROM person", &[])?.get(0);
             Ok(count as u64)
         })
+    }
+
+    fn begin_bulk_load(&self) -> Result<bool, StoreError> {
+        self.with_client(|client| {
+            let mut transaction = client.transaction()?;
+            transaction.execute("LOCK TABLE person IN SHARE ROW EXCLUSIVE MODE", &[])?;
+            let empty: bool = transaction.query_one("SELECT NOT EXISTS (SELECT 1 FROM person)", &[])?.get(0);
+            if empty {
+                for name in PERSON_INDEX_NAMES {
+                    transaction.batch_execute(&format!("DROP INDEX IF EXISTS {name}"))?;
+                }
+            }
+            transaction.commit()?;
+            Ok(empty)
+        })
+    }
+
+    fn insert_people_bulk(&self, people: &[SealedPerson], now_unix_millis: u64) -> Result<u64, StoreError> {
+        self.with_client(|client| {
+            let mut transaction = client.transaction()?;
+            let sink =
+                transaction.copy_in(&format!("COPY person ({PERSON_COLUMNS}, updated_at_ms) FROM STDIN BINARY"))?;
+            let mut writer = BinaryCopyInWriter::new(sink, &COPY_TYPES);
+            write_copy_rows(&mut writer, people, now_unix_millis)?;
+            writer.finish()?;
+            transaction.commit()?;
+            Ok(people.len() as u64)
+        })
+    }
+
+    fn finish_bulk_load(&self) -> Result<(), StoreError> {
+        self.with_client(create_indexes)
     }
 }

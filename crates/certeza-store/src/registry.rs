@@ -50,7 +50,16 @@ pub mod index_field {
 
 /// Normalises text for a blind index: accents folded, upper case, inner
 /// whitespace collapsed to one space, outer whitespace trimmed.
-pub fn normalize_for_index(value: &str) -> String {
+pub fn normalize_for_index(value: &str) -> std::borrow::Cow<'_, str> {
+    let bytes = value.as_bytes();
+    let already_normal = !bytes.is_empty()
+        && bytes.iter().all(|byte| byte.is_ascii_graphic() && !byte.is_ascii_lowercase() || *byte == b' ')
+        && bytes[0] != b' '
+        && bytes[bytes.len() - 1] != b' '
+        && !value.contains("  ");
+    if already_normal {
+        return std::borrow::Cow::Borrowed(value);
+    }
     let mut normalized = String::with_capacity(value.len());
     for word in value.split_whitespace() {
         if !normalized.is_empty() {
@@ -69,7 +78,7 @@ pub fn normalize_for_index(value: &str) -> String {
             normalized.extend(folded.to_uppercase());
         }
     }
-    normalized
+    std::borrow::Cow::Owned(normalized)
 }
 
 /// Seals people for storage and opens them for the operator, with the keys
@@ -121,16 +130,18 @@ impl PersonSealer {
 
     /// Seals one person.
     pub fn seal(&self, person: &Person) -> SealedPerson {
-        let fields = person.to_csv_fields();
+        person.with_csv_fields(|fields| self.seal_fields(person, &fields))
+    }
+
+    fn seal_fields(&self, person: &Person, fields: &[&str; 14]) -> SealedPerson {
         let id = self.person_id(&person.curp);
-        let mut sealed = Vec::with_capacity(13 * 48);
-        for (field_name, value) in SEALED_FIELDS.iter().zip(fields.iter()) {
-            let sealed_value = self.current_sealer.seal(&id, field_name, value.as_bytes());
-            sealed.extend_from_slice(&(sealed_value.len() as u16).to_be_bytes());
-            sealed.extend_from_slice(&sealed_value);
+        let mut field_values: [(&str, &[u8]); 13] = [("", &[]); 13];
+        for (slot, (field_name, value)) in field_values.iter_mut().zip(SEALED_FIELDS.iter().zip(fields.iter())) {
+            *slot = (field_name, value.as_bytes());
         }
+        let sealed = self.current_sealer.seal_record(&id, &field_values);
         let mut digest_input = Vec::with_capacity(256);
-        for value in &fields {
+        for value in fields {
             digest_input.extend_from_slice(value.as_bytes());
             digest_input.push(0x1f);
         }
@@ -139,14 +150,14 @@ impl PersonSealer {
             data_key_id: self.current_sealer.key_id().to_owned(),
             index_key_id: self.indexer.key_id().to_owned(),
             indexes: PersonIndexes {
-                cic: self.index_of(index_field::CIC, &fields[8]),
-                ocr: self.index_of(index_field::OCR, &fields[9]),
-                clave_elector: self.index_of(index_field::CLAVE_ELECTOR, &fields[7]),
-                emission: self.index_of(index_field::EMISSION, &fields[10]),
-                given_names: self.index_of(index_field::GIVEN_NAMES, &fields[1]),
-                first_surname: self.index_of(index_field::FIRST_SURNAME, &fields[2]),
-                second_surname: self.index_of(index_field::SECOND_SURNAME, &fields[3]),
-                birth_date: self.index_of(index_field::BIRTH_DATE, &fields[4]),
+                cic: self.index_of(index_field::CIC, fields[8]),
+                ocr: self.index_of(index_field::OCR, fields[9]),
+                clave_elector: self.index_of(index_field::CLAVE_ELECTOR, fields[7]),
+                emission: self.index_of(index_field::EMISSION, fields[10]),
+                given_names: self.index_of(index_field::GIVEN_NAMES, fields[1]),
+                first_surname: self.index_of(index_field::FIRST_SURNAME, fields[2]),
+                second_surname: self.index_of(index_field::SECOND_SURNAME, fields[3]),
+                birth_date: self.index_of(index_field::BIRTH_DATE, fields[4]),
             },
             status: person.status.as_str().to_owned(),
             content_digest: self.indexer.digest("person/v1", &digest_input),
@@ -160,23 +171,10 @@ impl PersonSealer {
             .chain(self.older_sealers.iter())
             .find(|sealer| sealer.key_id() == sealed_person.data_key_id)
             .ok_or(StoreError::CorruptRecord("the record was sealed with a data key that is not loaded"))?;
+        let opened = sealer.open_record(&sealed_person.id, &SEALED_FIELDS, &sealed_person.sealed)?;
         let mut clear_fields: Vec<String> = Vec::with_capacity(PERSON_CSV_HEADER.len());
-        let mut rest = sealed_person.sealed.as_slice();
-        for field_name in SEALED_FIELDS {
-            let Some((length, after_length)) = rest.split_first_chunk::<2>() else {
-                return Err(StoreError::CorruptRecord("the sealed fields are truncated"));
-            };
-            let length = u16::from_be_bytes(*length) as usize;
-            if after_length.len() < length {
-                return Err(StoreError::CorruptRecord("the sealed fields are truncated"));
-            }
-            let (sealed_value, after_value) = after_length.split_at(length);
-            let clear = sealer.open(&sealed_person.id, field_name, sealed_value)?;
-            clear_fields.push(String::from_utf8(clear).map_err(|_| StoreError::CorruptRecord("a field is not UTF-8"))?);
-            rest = after_value;
-        }
-        if !rest.is_empty() {
-            return Err(StoreError::CorruptRecord("the sealed fields have trailing bytes"));
+        for value in opened {
+            clear_fields.push(String::from_utf8(value).map_err(|_| StoreError::CorruptRecord("a field is not UTF-8"))?);
         }
         clear_fields.push(sealed_person.status.clone());
         let borrowed: Vec<&str> = clear_fields.iter().map(String::as_str).collect();

@@ -7,7 +7,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::migrations::{Migration, SQLITE};
 use crate::pool::Pool;
-use crate::{PersonId, PersonIndexes, PersonLookup, RegistryStore, SealedPerson, StoreError, UpsertOutcome};
+use crate::{
+    PERSON_INDEX_NAMES, PERSON_INDEXES, PersonId, PersonIndexes, PersonLookup, RegistryStore, SealedPerson, StoreError,
+    UpsertOutcome,
+};
 
 /// A SQLite database file with a small pool of connections.
 pub struct SqliteStore {
@@ -21,6 +24,7 @@ impl SqliteStore {
         let store = Self { path: path.to_owned(), connections: Pool::new(16) };
         let mut connection = store.connect()?;
         apply_migrations(&mut connection, SQLITE)?;
+        create_indexes(&connection)?;
         store.connections.put(connection);
         Ok(store)
     }
@@ -45,7 +49,8 @@ impl SqliteStore {
                  PRAGMA synchronous = NORMAL;
                  PRAGMA busy_timeout = 10000;
                  PRAGMA foreign_keys = ON;
-                 PRAGMA cache_size = -262144;",
+                 PRAGMA cache_size = -262144;
+                 PRAGMA threads = 2;",
             )
             .map_err(|error| unreachable(error.to_string()))?;
         Ok(connection)
@@ -79,6 +84,13 @@ fn apply_migrations(connection: &mut Connection, migrations: &[Migration]) -> Re
     Ok(())
 }
 
+fn create_indexes(connection: &Connection) -> Result<(), StoreError> {
+    for statement in PERSON_INDEXES {
+        connection.execute_batch(statement)?;
+    }
+    Ok(())
+}
+
 const PERSON_COLUMNS: &str = "id, data_key_id, index_key_id, cic_idx, ocr_idx, clave_idx, emission_idx, \
      given_names_idx, first_surname_idx, second_surname_idx, birth_date_idx, status, content_digest, sealed";
 
@@ -92,6 +104,34 @@ const UPSERT_PERSON: &str = "INSERT INTO person (id, data_key_id, index_key_id, 
      birth_date_idx = excluded.birth_date_idx, status = excluded.status, content_digest = excluded.content_digest, \
      sealed = excluded.sealed, updated_at_ms = excluded.updated_at_ms \
      WHERE person.content_digest <> excluded.content_digest";
+
+const INSERT_PERSON: &str = "INSERT INTO person (id, data_key_id, index_key_id, cic_idx, ocr_idx, clave_idx, \
+     emission_idx, given_names_idx, first_surname_idx, second_surname_idx, birth_date_idx, status, content_digest, \
+     sealed, updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+
+fn bind_and_execute(
+    statement: &mut rusqlite::CachedStatement<'_>,
+    person: &SealedPerson,
+    now_unix_millis: u64,
+) -> Result<usize, StoreError> {
+    Ok(statement.execute(params![
+        person.id,
+        person.data_key_id,
+        person.index_key_id,
+        person.indexes.cic,
+        person.indexes.ocr,
+        person.indexes.clave_elector,
+        person.indexes.emission,
+        person.indexes.given_names,
+        person.indexes.first_surname,
+        person.indexes.second_surname,
+        person.indexes.birth_date,
+        person.status,
+        person.content_digest,
+        person.sealed,
+        now_unix_millis as i64,
+    ])?)
+}
 
 fn person_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SealedPerson> {
     Ok(SealedPerson {
@@ -121,24 +161,11 @@ impl RegistryStore for SqliteStore {
             let mut outcome = UpsertOutcome::default();
             {
                 let mut statement = transaction.prepare_cached(UPSERT_PERSON)?;
-                for person in people {
-                    let changed = statement.execute(params![
-                        person.id,
-                        person.data_key_id,
-                        person.index_key_id,
-                        person.indexes.cic,
-                        person.indexes.ocr,
-                        person.indexes.clave_elector,
-                        person.indexes.emission,
-                        person.indexes.given_names,
-                        person.indexes.first_surname,
-                        person.indexes.second_surname,
-                        person.indexes.birth_date,
-                        person.status,
-                        person.content_digest,
-                        person.sealed,
-                        now_unix_millis as i64,
-                    ])?;
+                // Sorted by id, consecutive rows land on neighbouring index pages.
+                let mut ordered: Vec<&SealedPerson> = people.iter().collect();
+                ordered.sort_by_key(|person| person.id);
+                for person in ordered {
+                    let changed = bind_and_execute(&mut statement, person, now_unix_millis)?;
                     if changed == 0 {
                         outcome.unchanged += 1;
                     } else {
@@ -179,6 +206,42 @@ impl RegistryStore for SqliteStore {
             let count: i64 = connection.query_row("SELECT COUNT(*) FROM person", [], |row| row.get(0))?;
             Ok(count as u64)
         })
+    }
+
+    fn begin_bulk_load(&self) -> Result<bool, StoreError> {
+        self.with_connection(|connection| {
+            let transaction = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let empty: bool =
+                transaction.query_row("SELECT NOT EXISTS (SELECT 1 FROM person)", [], |row| row.get(0))?;
+            if empty {
+                for name in PERSON_INDEX_NAMES {
+                    transaction.execute_batch(&format!("DROP INDEX IF EXISTS {name}"))?;
+                }
+            }
+            transaction.commit()?;
+            Ok(empty)
+        })
+    }
+
+    fn insert_people_bulk(&self, people: &[SealedPerson], now_unix_millis: u64) -> Result<u64, StoreError> {
+        self.with_connection(|connection| {
+            // A large WAL between checkpoints: appended pages are copied once.
+            connection.pragma_update(None, "wal_autocheckpoint", 65536)?;
+            let transaction = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            {
+                let mut statement = transaction.prepare_cached(INSERT_PERSON)?;
+                for person in people {
+                    bind_and_execute(&mut statement, person, now_unix_millis)?;
+                }
+            }
+            transaction.commit()?;
+            connection.pragma_update(None, "wal_autocheckpoint", 1000)?;
+            Ok(people.len() as u64)
+        })
+    }
+
+    fn finish_bulk_load(&self) -> Result<(), StoreError> {
+        self.with_connection(|connection| create_indexes(connection))
     }
 }
 

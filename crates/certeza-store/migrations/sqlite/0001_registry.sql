@@ -3,7 +3,7 @@
 -- indexes (HMAC-SHA-256 truncated to 16 bytes). Nothing here is readable
 -- without the key directory.
 CREATE TABLE person (
-    id                  BLOB PRIMARY KEY NOT NULL, -- blind index of the CURP
+    id                  BLOB NOT NULL, -- blind index of the CURP (unique index below)
     data_key_id         TEXT NOT NULL,
     index_key_id        TEXT NOT NULL,
     cic_idx             BLOB NOT NULL,
@@ -19,6 +19,7 @@ CREATE TABLE person (
     sealed              BLOB NOT NULL,
     updated_at_ms       INTEGER NOT NULL
 );
+CREATE UNIQUE INDEX person_by_id ON person (id);
 CREATE INDEX person_by_cic ON person (cic_idx);
 CREATE INDEX person_by_ocr ON person (ocr_idx);
 CREATE INDEX person_by_clave ON person (clave_idx);

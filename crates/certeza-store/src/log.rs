@@ -1,0 +1,850 @@
+//! The transparency log's durable storage: the pending queue, integrated
+//! entries, stored hashes, signed checkpoints and single-writer leases, on
+//! SQLite and PostgreSQL, plus a filesystem [`TileStore`].
+//!
+//! [`LogStore`] (from [`crate::Store::log`]) implements
+//! [`certeza_log::sequencer::LogStorage`], so a
+//! [`certeza_log::sequencer::Sequencer`] can run over either backend, and
+//! offers what readers and submitters need:
+//!
+//! * **Synchronous submission**: [`LogStore::append_and_wait`] queues the
+//!   entry durably and returns only once a committed batch holds it, with a
+//!   `tlog-proof` [`Receipt`] against the latest signed checkpoint.
+//! * **Queued submission**: [`StoreTransaction::enqueue_log_entry`] queues the
+//!   entry inside the caller's own transaction (see
+//!   [`LogStore::with_transaction`]), so the caller's rows and the log entry
+//!   commit or roll back together. The returned [`Enqueued`] turns into a
+//!   signed [`Promise`] with [`Enqueued::promise`]; the proof is fetched later
+//!   with [`LogStore::receipt_for_pending`] or [`LogStore::index_of_leaf`].
+//! * **Readers**: [`LogStore::latest_checkpoint`], [`LogStore::entries`],
+//!   [`LogStore::hash_reader`] (a [`HashReader`] over the stored hashes),
+//!   [`LogStore::receipt`], [`LogStore::consistency_proof`] and
+//!   [`LogStore::pending_status`].
+//! * **Leases**: [`LogStore::acquire_lease`] (acquire or renew),
+//!   [`LogStore::release_lease`], [`LogStore::lease_holder`]. A lease is a row
+//!   `(name, holder, expires_at_ms)`; the integrate transaction re-checks it
+//!   (with the row locked on PostgreSQL, under SQLite's write lock), so a
+//!   sequencer whose lease expired can never write.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use certeza_log::Hash;
+use certeza_log::merkle::{HashReader, hash_leaf, prove_record, prove_tree, stored_hash_count};
+use certeza_log::proof::Receipt;
+use certeza_log::sequencer::{
+    IntegrateOutcome, Integration, IntegrationSignal, LeaseClaim, LogStorage, PendingEntry, Promise, SignedCheckpoint,
+    TileStore,
+};
+use certeza_log::tile::MAX_ENTRY_SIZE;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::postgres::PostgresStore;
+use crate::sqlite::SqliteStore;
+use crate::{Store, StoreError};
+
+/// The log storage of one [`Store`].
+#[derive(Clone, Copy)]
+pub enum LogStore<'a> {
+    /// On SQLite.
+    Sqlite(&'a SqliteStore),
+    /// On PostgreSQL.
+    Postgres(&'a PostgresStore),
+}
+
+/// An open transaction of either backend, in which a caller writes its own
+/// rows and queues log entries atomically.
+pub enum StoreTransaction<'t, 'c> {
+    /// A SQLite transaction (`BEGIN IMMEDIATE`).
+    Sqlite(&'t rusqlite::Transaction<'c>),
+    /// A PostgreSQL transaction.
+    Postgres(&'t mut postgres::Transaction<'c>),
+}
+
+/// A queued entry: what the caller keeps to fetch its proof later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Enqueued {
+    /// The pending id (never reused).
+    pub pending_id: u64,
+    /// The entry's RFC 6962 leaf hash.
+    pub leaf_hash: Hash,
+    /// The latest time the entry will be integrated (queue time plus the
+    /// maximum merge delay).
+    pub promised_by_unix_millis: u64,
+}
+
+impl Enqueued {
+    /// The promise of inclusion for this entry in the log `origin`; sign it
+    /// with [`Promise::sign`] and the log's key.
+    pub fn promise(&self, origin: &str) -> Promise {
+        Promise {
+            origin: origin.to_owned(),
+            leaf_hash: self.leaf_hash,
+            pending_id: self.pending_id,
+            promised_by_unix_millis: self.promised_by_unix_millis,
+        }
+    }
+}
+
+/// Where a queued entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PendingStatus {
+    /// No entry was ever queued with this id (or its transaction rolled back).
+    Unknown,
+    /// Queued, not integrated yet.
+    Pending {
+        /// The promised integration deadline.
+        promised_by_unix_millis: u64,
+    },
+    /// Integrated at this index, covered by the latest checkpoint.
+    Integrated {
+        /// The log index.
+        index: u64,
+        /// When its batch was committed.
+        integrated_at_unix_millis: u64,
+    },
+}
+
+fn to_i64(value: u64) -> Result<i64, StoreError> {
+    i64::try_from(value)
+        .map_err(|_| StoreError::Log(certeza_log::Error::InvalidArgument(format!("{value} does not fit in 63 bits"))))
+}
+
+fn to_u64(value: i64) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| StoreError::CorruptRecord("a log number is negative"))
+}
+
+fn to_hash(bytes: Vec<u8>) -> Result<Hash, StoreError> {
+    bytes.try_into().map_err(|_| StoreError::CorruptRecord("a log hash is not 32 bytes"))
+}
+
+fn check_entry(entry: &[u8]) -> Result<(), StoreError> {
+    if entry.is_empty() || entry.len() > MAX_ENTRY_SIZE {
+        return Err(StoreError::Log(certeza_log::Error::InvalidArgument(format!(
+            "a log entry must be 1 to {MAX_ENTRY_SIZE} bytes, not {}",
+            entry.len()
+        ))));
+    }
+    Ok(())
+}
+
+const ACQUIRE_LEASE_SQLITE: &str = "INSERT INTO lease (name, holder, expires_at_ms) VALUES (?1, ?2, ?3) \
+     ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at_ms = excluded.expires_at_ms \
+     WHERE lease.holder = excluded.holder OR lease.expires_at_ms <= ?4";
+
+const ACQUIRE_LEASE_POSTGRES: &str = "INSERT INTO lease (name, holder, expires_at_ms) VALUES ($1, $2, $3) \
+     ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at_ms = excluded.expires_at_ms \
+     WHERE lease.holder = excluded.holder OR lease.expires_at_ms <= $4";
+
+impl StoreTransaction<'_, '_> {
+    /// Queues `entry` for the log inside this transaction, promising its
+    /// integration by `now_unix_millis + max_merge_delay_millis`. Nothing is
+    /// queued if the transaction rolls back.
+    pub fn enqueue_log_entry(
+        &mut self,
+        entry: &[u8],
+        now_unix_millis: u64,
+        max_merge_delay_millis: u64,
+    ) -> Result<Enqueued, StoreError> {
+        check_entry(entry)?;
+        let leaf_hash = hash_leaf(entry);
+        let promised_by = now_unix_millis.saturating_add(max_merge_delay_millis);
+        let (now, by) = (to_i64(now_unix_millis)?, to_i64(promised_by)?);
+        let id: i64 = match self {
+            StoreTransaction::Sqlite(tx) => tx
+                .prepare_cached(
+                    "INSERT INTO log_pending (leaf_hash, data, queued_at_ms, promised_by_ms) \
+                     VALUES (?1, ?2, ?3, ?4) RETURNING id",
+                )?
+                .query_row(params![&leaf_hash[..], entry, now, by], |row| row.get(0))?,
+            StoreTransaction::Postgres(tx) => tx
+                .query_one(
+                    "INSERT INTO log_pending (leaf_hash, data, queued_at_ms, promised_by_ms) \
+                     VALUES ($1, $2, $3, $4) RETURNING id",
+                    &[&&leaf_hash[..], &entry, &now, &by],
+                )?
+                .try_get(0)?,
+        };
+        Ok(Enqueued { pending_id: to_u64(id)?, leaf_hash, promised_by_unix_millis: promised_by })
+    }
+}
+
+impl<'a> LogStore<'a> {
+    /// The log storage of `store`.
+    pub fn new(store: &'a Store) -> Self {
+        match store {
+            Store::Sqlite(s) => LogStore::Sqlite(s),
+            Store::Postgres(p) => LogStore::Postgres(p.as_ref()),
+        }
+    }
+
+    /// Runs `work` in one transaction, committed if it returns `Ok` and rolled
+    /// back otherwise. `work` may write its own rows (matching on the backend)
+    /// and queue log entries with [`StoreTransaction::enqueue_log_entry`].
+    pub fn with_transaction<T>(
+        &self,
+        work: impl FnOnce(&mut StoreTransaction<'_, '_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        match self {
+            LogStore::Sqlite(s) => s.with_connection(|c| {
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let value = work(&mut StoreTransaction::Sqlite(&tx))?;
+                tx.commit()?;
+                Ok(value)
+            }),
+            LogStore::Postgres(p) => p.with_client(|c| {
+                let mut tx = c.transaction()?;
+                let value = work(&mut StoreTransaction::Postgres(&mut tx))?;
+                tx.commit()?;
+                Ok(value)
+            }),
+        }
+    }
+
+    /// Queues `entry` in its own transaction (see
+    /// [`StoreTransaction::enqueue_log_entry`]).
+    pub fn enqueue(
+        &self,
+        entry: &[u8],
+        now_unix_millis: u64,
+        max_merge_delay_millis: u64,
+    ) -> Result<Enqueued, StoreError> {
+        self.with_transaction(|tx| tx.enqueue_log_entry(entry, now_unix_millis, max_merge_delay_millis))
+    }
+
+    /// Queues `entry` durably and waits until a committed batch holds it,
+    /// then returns its receipt against the latest signed checkpoint. The
+    /// sequencer may run in this process (pass its `signal` to wake up at
+    /// once) or in another instance sharing the database (this polls).
+    ///
+    /// On timeout the entry stays queued: it will still be integrated, and
+    /// [`StoreError::LogTimeout`] carries its pending id.
+    pub fn append_and_wait(
+        &self,
+        entry: &[u8],
+        now_unix_millis: u64,
+        timeout: Duration,
+        signal: Option<&IntegrationSignal>,
+    ) -> Result<Receipt, StoreError> {
+        let delay = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        let queued = self.enqueue(entry, now_unix_millis, delay)?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            let generation = signal.map(IntegrationSignal::generation);
+            if let Some(receipt) = self.receipt_for_pending(queued.pending_id)? {
+                return Ok(receipt);
+            }
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(StoreError::LogTimeout { pending_id: queued.pending_id });
+            }
+            match (signal, generation) {
+                (Some(signal), Some(seen)) => {
+                    signal.wait(seen, remaining.min(Duration::from_millis(50)));
+                }
+                _ => std::thread::sleep(remaining.min(Duration::from_millis(5))),
+            }
+        }
+    }
+
+    /// The latest signed checkpoint, or `None` before the first batch.
+    pub fn latest_checkpoint(&self) -> Result<Option<SignedCheckpoint>, StoreError> {
+        const SQL: &str = "SELECT size, root, note FROM log_checkpoint ORDER BY size DESC LIMIT 1";
+        match self {
+            LogStore::Sqlite(s) => s.with_connection(|c| sqlite_latest_checkpoint(c)),
+            LogStore::Postgres(p) => p.with_client(|c| match c.query_opt(SQL, &[])? {
+                Some(row) => Ok(Some(SignedCheckpoint {
+                    size: to_u64(row.try_get(0)?)?,
+                    root: to_hash(row.try_get(1)?)?,
+                    note: row.try_get(2)?,
+                })),
+                None => Ok(None),
+            }),
+        }
+    }
+
+    /// The signed checkpoints with sizes in `from_size..=to_size`, smallest
+    /// first (one per batch), at most `limit` of them.
+    pub fn checkpoints(&self, from_size: u64, to_size: u64, limit: usize) -> Result<Vec<SignedCheckpoint>, StoreError> {
+        let (from, to, limit) = (to_i64(from_size)?, to_i64(to_size)?, to_i64(limit as u64)?);
+        match self {
+            LogStore::Sqlite(s) => s.with_connection(|c| {
+                let mut statement = c.prepare_cached(
+                    "SELECT size, root, note FROM log_checkpoint WHERE size BETWEEN ?1 AND ?2 ORDER BY size LIMIT ?3",
+                )?;
+                let rows = statement.query_map(params![from, to, limit], |row| {
+                    Ok((row.get::<_, i64>(0)?, row.get::<_, Vec<u8>>(1)?, row.get::<_, String>(2)?))
+                })?;
+                let mut out = Vec::new();
+                for row in rows {
+                    let (size, root, note) = row?;
+                    out.push(SignedCheckpoint { size: to_u64(size)?, root: to_hash(root)?, note });
+                }
+                Ok(out)
+            }),
+            LogStore::Postgres(p) => p.with_client(|c| {
+                let rows = c.query(
+                    "SELECT size, root, note FROM log_checkpoint WHERE size BETWEEN $1 AND $2 ORDER BY size LIMIT $3",
+                    &[&from, &to, &limit],
+                )?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(SignedCheckpoint {
+                            size: to_u64(row.try_get(0)?)?,
+                            root: to_hash(row.try_get(1)?)?,
+                            note: row.try_get(2)?,
+                        })
+                    })
+                    .collect()
+            }),
+        }
+    }
+
+    /// The bytes of the entries with indexes `start..end`; fails unless all
+    /// of them are integrated.
+    pub fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        let (lo, hi) = (to_i64(start)?, to_i64(end)?);
+        let entries: Vec<Vec<u8>> = match self {
+            LogStore::Sqlite(s) => s.with_connection(|c| {
+                let mut statement =
+                    c.prepare_cached("SELECT data FROM log_entry WHERE idx >= ?1 AND idx < ?2 ORDER BY idx")?;
+                let rows = statement.query_map(params![lo, hi], |row| row.get(0))?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            })?,
+            LogStore::Postgres(p) => p.with_client(|c| {
+                let rows =
+                    c.query("SELECT data FROM log_entry WHERE idx >= $1 AND idx < $2 ORDER BY idx", &[&lo, &hi])?;
+                rows.iter().map(|row| Ok(row.try_get(0)?)).collect()
+            })?,
+        };
+        if entries.len() as u64 != end - start {
+            return Err(StoreError::Log(certeza_log::Error::InvalidArgument(format!(
+                "entries {start}..{end} are not all integrated"
+            ))));
+        }
+        Ok(entries)
+    }
+
+    /// The stored hashes at `indexes`, in order.
+    pub fn stored_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, StoreError> {
+        match self {
+            LogStore::Sqlite(s) => s.with_connection(|c| {
+                let mut statement = c.prepare_cached("SELECT hash FROM log_hash WHERE idx = ?1")?;
+                indexes
+                    .iter()
+                    .map(|&i| {
+                        let hash: Option<Vec<u8>> = statement.query_row([to_i64(i)?], |row| row.get(0)).optional()?;
+                        to_hash(hash.ok_or(StoreError::Log(certeza_log::Error::HashNotFound(i)))?)
+                    })
+                    .collect()
+            }),
+            LogStore::Postgres(p) => p.with_client(|c| {
+                let wanted = indexes.iter().map(|&i| to_i64(i)).collect::<Result<Vec<_>, _>>()?;
+                let rows = c.query("SELECT idx, hash FROM log_hash WHERE idx = ANY($1)", &[&wanted])?;
+                let mut found = HashMap::with_capacity(rows.len());
+                for row in rows {
+                    found.insert(to_u64(row.try_get(0)?)?, to_hash(row.try_get(1)?)?);
+                }
+                indexes
+                    .iter()
+                    .map(|i| found.get(i).copied().ok_or(StoreError::Log(certeza_log::Error::HashNotFound(*i))))
+                    .collect()
+            }),
+        }
+    }
+
+    /// A [`HashReader`] over the stored hashes, for proofs and tiles.
+    pub fn hash_reader(&self) -> LogHashReader<'a> {
+        LogHashReader { store: *self }
+    }
+
+    /// The receipt for the entry at `index` against the latest checkpoint, or
+    /// `None` if the latest checkpoint does not cover it yet.
+    pub fn receipt(&self, index: u64) -> Result<Option<Receipt>, StoreError> {
+        let Some(head) = self.latest_checkpoint()? else { return Ok(None) };
+        if index >= head.size {
+            return Ok(None);
+        }
+        // Stored hashes never change, so reading them after the checkpoint is consistent.
+        let proof = prove_record(head.size, index, &self.hash_reader())?;
+        Ok(Some(Receipt { extra: None, index, proof, checkpoint: head.note }))
+    }
+
+    /// The consistency proof between two tree sizes, `1 <= old <= new <=` the
+    /// latest checkpoint's size.
+    pub fn consistency_proof(&self, old_size: u64, new_size: u64) -> Result<Vec<Hash>, StoreError> {
+        let size = self.latest_checkpoint()?.map_or(0, |c| c.size);
+        if new_size > size {
+            return Err(StoreError::Log(certeza_log::Error::InvalidArgument(format!(
+                "size {new_size} is beyond the latest checkpoint ({size})"
+            ))));
+        }
+        Ok(prove_tree(new_size, old_size, &self.hash_reader())?)
+    }
+
+    /// Where the entry queued with `pending_id` is.
+    pub fn pending_status(&self, pending_id: u64) -> Result<PendingStatus, StoreError> {
+        let id = to_i64(pending_id)?;
+        let (integrated, pending): (Option<(i64, i64)>, Option<i64>) = match self {
+            LogStore::Sqlite(s) => s.with_connection(|c| {
+                let integrated = c
+                    .prepare_cached("SELECT idx, integrated_at_ms FROM log_entry WHERE pending_id = ?1")?
+                    .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .optional()?;
+                let pending = c
+                    .prepare_cached("SELECT promised_by_ms FROM log_pending WHERE id = ?1")?
+                    .query_row([id], |row| row.get(0))
+                    .optional()?;
+                Ok((integrated, pending))
+            })?,
+            LogStore::Postgres(p) => p.with_client(|c| {
+                let integrated = c
+                    .query_opt("SELECT idx, integrated_at_ms FROM log_entry WHERE pending_id = $1", &[&id])?
+                    .map(|row| Ok::<_, StoreError>((row.try_get(0)?, row.try_get(1)?)))
+                    .transpose()?;
+                let pending = c
+                    .query_opt("SELECT promised_by_ms FROM log_pending WHERE id = $1", &[&id])?
+                    .map(|row| row.try_get(0))
+                    .transpose()?;
+                Ok((integrated, pending))
+            })?,
+        };
+        Ok(match (integrated, pending) {
+            (Some((index, at)), _) => {
+                PendingStatus::Integrated { index: to_u64(index)?, integrated_at_unix_millis: to_u64(at)? }
+            }
+            (None, Some(by)) => PendingStatus::Pending { promised_by_unix_millis: to_u64(by)? },
+            (None, None) => PendingStatus::Unknown,
+        })
+    }
+
+    /// The receipt of the entry queued with `pending_id`, once integrated.
+    pub fn receipt_for_pending(&self, pending_id: u64) -> Result<Option<Receipt>, StoreError> {
+        match self.pending_status(pending_id)? {
+            PendingStatus::Integrated { index, .. } => self.receipt(index),
+            _ => Ok(None),
+        }
+    }
+
+    /// The smallest index of an integrated entry with this leaf hash.
+    pub fn index_of_leaf(&self, leaf_hash: &Hash) -> Result<Option<u64>, StoreError> {
+        let index: Option<i64> = match self {
+            LogStore::Sqlite(s) => s.with_connection(|c| {
+                Ok(c.prepare_cached("SELECT MIN(idx) FROM log_entry WHERE leaf_hash = ?1")?
+                    .query_row([&leaf_hash[..]], |row| row.get(0))?)
+            })?,
+            LogStore::Postgres(p) => p.with_client(|c| {
+                Ok(c.query_one("SELECT MIN(idx) FROM log_entry WHERE leaf_hash = $1", &[&&leaf_hash[..]])?
+                    .try_get(0)?)
+            })?,
+        };
+        index.map(to_u64).transpose()
+    }
+
+    /// The number of entries waiting to be integrated.
+    pub fn pending_count(&self) -> Result<u64, StoreError> {
+        const SQL: &str = "SELECT COUNT(*) FROM log_pending";
+        let count: i64 = match self {
+            LogStore::Sqlite(s) => s.with_connection(|c| Ok(c.query_row(SQL, [], |row| row.get(0))?))?,
+            LogStore::Postgres(p) => p.with_client(|c| Ok(c.query_one(SQL, &[])?.try_get(0)?))?,
+        };
+        to_u64(count)
+    }
+
+    /// Acquires the lease `name` for `holder` until `now + ttl`, or renews it
+    /// if `holder` holds it. Returns false while another holder's lease runs.
+    pub fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now_unix_millis: u64,
+        ttl_millis: u64,
+    ) -> Result<bool, StoreError> {
+        let now = to_i64(now_unix_millis)?;
+        let until = to_i64(now_unix_millis.saturating_add(ttl_millis))?;
+        let changed = match self {
+            LogStore::Sqlite(s) => {
+                s.with_connection(|c| Ok(c.execute(ACQUIRE_LEASE_SQLITE, params![name, holder, until, now])? as u64))?
+            }
+            LogStore::Postgres(p) => {
+                p.with_client(|c| Ok(c.execute(ACQUIRE_LEASE_POSTGRES, &[&name, &holder, &until, &now])?))?
+            }
+        };
+        Ok(changed == 1)
+    }
+
+    /// Releases the lease `name` if `holder` holds it.
+    pub fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        match self {
+            LogStore::Sqlite(s) => s.with_connection(|c| {
+                c.execute("DELETE FROM lease WHERE name = ?1 AND holder = ?2", params![name, holder])?;
+                Ok(())
+            }),
+            LogStore::Postgres(p) => p.with_client(|c| {
+                c.execute("DELETE FROM lease WHERE name = $1 AND holder = $2", &[&name, &holder])?;
+                Ok(())
+            }),
+        }
+    }
+
+    /// Who holds the lease `name` at `now`, if anyone.
+    pub fn lease_holder(&self, name: &str, now_unix_millis: u64) -> Result<Option<String>, StoreError> {
+        let now = to_i64(now_unix_millis)?;
+        match self {
+            LogStore::Sqlite(s) => s.with_connection(|c| {
+                Ok(c.query_row(
+                    "SELECT holder FROM lease WHERE name = ?1 AND expires_at_ms > ?2",
+                    params![name, now],
+                    |row| row.get(0),
+                )
+                .optional()?)
+            }),
+            LogStore::Postgres(p) => p.with_client(|c| {
+                Ok(c.query_opt("SELECT holder FROM lease WHERE name = $1 AND expires_at_ms > $2", &[&name, &now])?
+                    .map(|row| row.try_get(0))
+                    .transpose()?)
+            }),
+        }
+    }
+}
+
+/// A [`HashReader`] over a [`LogStore`]'s stored hashes.
+#[derive(Clone, Copy)]
+pub struct LogHashReader<'a> {
+    store: LogStore<'a>,
+}
+
+impl HashReader for LogHashReader<'_> {
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, certeza_log::Error> {
+        self.store.stored_hashes(indexes).map_err(|error| match error {
+            StoreError::Log(error) => error,
+            other => certeza_log::Error::Storage(other.to_string()),
+        })
+    }
+}
+
+fn sqlite_latest_checkpoint(c: &Connection) -> Result<Option<SignedCheckpoint>, StoreError> {
+    let row: Option<(i64, Vec<u8>, String)> = c
+        .prepare_cached("SELECT size, root, note FROM log_checkpoint ORDER BY size DESC LIMIT 1")?
+        .query_row([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .optional()?;
+    row.map(|(size, root, note)| Ok(SignedCheckpoint { size: to_u64(size)?, root: to_hash(root)?, note })).transpose()
+}
+
+fn lease_is_held(holder: Option<(String, i64)>, lease: &LeaseClaim<'_>) -> Result<bool, StoreError> {
+    let now = to_i64(lease.now_unix_millis)?;
+    Ok(holder.is_some_and(|(holder, expires)| holder == lease.holder && expires > now))
+}
+
+fn too_few(what: &'static str) -> StoreError {
+    StoreError::Log(certeza_log::Error::Storage(format!("integration aborted: {what} changed under the sequencer")))
+}
+
+fn sqlite_integrate<F>(
+    c: &mut Connection,
+    lease: &LeaseClaim<'_>,
+    max: usize,
+    build: F,
+) -> Result<IntegrateOutcome, StoreError>
+where
+    F: FnOnce(Option<&SignedCheckpoint>, Vec<PendingEntry>) -> Result<Option<Integration>, certeza_log::Error>,
+{
+    // IMMEDIATE takes SQLite's write lock now, so nothing changes under us.
+    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let holder = tx
+        .prepare_cached("SELECT holder, expires_at_ms FROM lease WHERE name = ?1")?
+        .query_row([lease.name], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    if !lease_is_held(holder, lease)? {
+        return Ok(IntegrateOutcome::LeaseNotHeld);
+    }
+    let head = sqlite_latest_checkpoint(&tx)?;
+    let pending = {
+        let mut statement = tx.prepare_cached("SELECT id, data FROM log_pending ORDER BY id LIMIT ?1")?;
+        let rows = statement.query_map([to_i64(max as u64)?], |row| Ok((row.get::<_, i64>(0)?, row.get(1)?)))?;
+        let mut pending = Vec::new();
+        for row in rows {
+            let (id, data) = row?;
+            pending.push(PendingEntry { id: to_u64(id)?, data });
+        }
+        pending
+    };
+    let Some(integration) = build(head.as_ref(), pending)? else { return Ok(IntegrateOutcome::NothingToDo) };
+    integration.check_extends(head.as_ref())?;
+    let stored: i64 = tx.query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM log_hash", [], |row| row.get(0))?;
+    if to_u64(stored)? != integration.hashes_start {
+        return Err(too_few("the stored hashes"));
+    }
+    let at = to_i64(integration.integrated_at_unix_millis)?;
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO log_entry (idx, pending_id, leaf_hash, data, integrated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        let mut delete = tx.prepare_cached("DELETE FROM log_pending WHERE id = ?1")?;
+        for e in &integration.entries {
+            let pending_id = to_i64(e.pending_id)?;
+            insert.execute(params![to_i64(e.index)?, pending_id, &e.leaf_hash[..], e.data, at])?;
+            if delete.execute([pending_id])? != 1 {
+                return Err(too_few("the pending queue"));
+            }
+        }
+        let mut insert = tx.prepare_cached("INSERT INTO log_hash (idx, hash) VALUES (?1, ?2)")?;
+        for (i, h) in integration.hashes.iter().enumerate() {
+            insert.execute(params![to_i64(integration.hashes_start + i as u64)?, &h[..]])?;
+        }
+    }
+    let c = &integration.checkpoint;
+    tx.execute(
+        "INSERT INTO log_checkpoint (size, root, note, signed_at_ms) VALUES (?1, ?2, ?3, ?4)",
+        params![to_i64(c.size)?, &c.root[..], c.note, at],
+    )?;
+    tx.commit()?;
+    Ok(IntegrateOutcome::Committed(integration))
+}
+
+fn postgres_integrate<F>(
+    client: &mut postgres::Client,
+    lease: &LeaseClaim<'_>,
+    max: usize,
+    build: F,
+) -> Result<IntegrateOutcome, StoreError>
+where
+    F: FnOnce(Option<&SignedCheckpoint>, Vec<PendingEntry>) -> Result<Option<Integration>, certeza_log::Error>,
+{
+    let mut tx = client.transaction()?;
+    // Locking the lease row serialises integrations and blocks a takeover
+    // until this transaction ends.
+    let holder = tx
+        .query_opt("SELECT holder, expires_at_ms FROM lease WHERE name = $1 FOR UPDATE", &[&lease.name])?
+        .map(|row| Ok::<_, StoreError>((row.try_get(0)?, row.try_get(1)?)))
+        .transpose()?;
+    if !lease_is_held(holder, lease)? {
+        return Ok(IntegrateOutcome::LeaseNotHeld);
+    }
+    let head = match tx.query_opt("SELECT size, root, note FROM log_checkpoint ORDER BY size DESC LIMIT 1", &[])? {
+        Some(row) => Some(SignedCheckpoint {
+            size: to_u64(row.try_get(0)?)?,
+            root: to_hash(row.try_get(1)?)?,
+            note: row.try_get(2)?,
+        }),
+        None => None,
+    };
+    let rows = tx.query("SELECT id, data FROM log_pending ORDER BY id LIMIT $1", &[&to_i64(max as u64)?])?;
+    let pending = rows
+        .iter()
+        .map(|row| Ok(PendingEntry { id: to_u64(row.try_get(0)?)?, data: row.try_get(1)? }))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let Some(integration) = build(head.as_ref(), pending)? else { return Ok(IntegrateOutcome::NothingToDo) };
+    integration.check_extends(head.as_ref())?;
+    let stored: i64 = tx.query_one("SELECT COALESCE(MAX(idx) + 1, 0) FROM log_hash", &[])?.try_get(0)?;
+    if to_u64(stored)? != integration.hashes_start
+        || stored_hash_count(integration.old_size) != integration.hashes_start
+    {
+        return Err(too_few("the stored hashes"));
+    }
+    let at = to_i64(integration.integrated_at_unix_millis)?;
+    if !integration.entries.is_empty() {
+        let mut indexes = Vec::with_capacity(integration.entries.len());
+        let mut ids = Vec::with_capacity(integration.entries.len());
+        let mut leaves = Vec::with_capacity(integration.entries.len());
+        let mut data = Vec::with_capacity(integration.entries.len());
+        for e in &integration.entries {
+            indexes.push(to_i64(e.index)?);
+            ids.push(to_i64(e.pending_id)?);
+            leaves.push(&e.leaf_hash[..]);
+            data.push(e.data.as_slice());
+        }
+        tx.execute(
+            "INSERT INTO log_entry (idx, pending_id, leaf_hash, data, integrated_at_ms) \
+             SELECT i, p, l, d, $5 FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BYTEA[], $4::BYTEA[]) AS t (i, p, l, d)",
+            &[&indexes, &ids, &leaves, &data, &at],
+        )?;
+        let deleted = tx.execute("DELETE FROM log_pending WHERE id = ANY($1)", &[&ids])?;
+        if deleted != ids.len() as u64 {
+            return Err(too_few("the pending queue"));
+        }
+        let hash_indexes = (0..integration.hashes.len() as u64)
+            .map(|i| to_i64(integration.hashes_start + i))
+            .collect::<Result<Vec<_>, _>>()?;
+        let hashes: Vec<&[u8]> = integration.hashes.iter().map(|h| &h[..]).collect();
+        tx.execute(
+            "INSERT INTO log_hash (idx, hash) SELECT * FROM UNNEST($1::BIGINT[], $2::BYTEA[])",
+            &[&hash_indexes, &hashes],
+        )?;
+    }
+    let c = &integration.checkpoint;
+    tx.execute(
+        "INSERT INTO log_checkpoint (size, root, note, signed_at_ms) VALUES ($1, $2, $3, $4)",
+        &[&to_i64(c.size)?, &&c.root[..], &c.note, &at],
+    )?;
+    tx.commit()?;
+    Ok(IntegrateOutcome::Committed(integration))
+}
+
+impl LogStorage for LogStore<'_> {
+    type Error = StoreError;
+
+    fn latest_checkpoint(&self) -> Result<Option<SignedCheckpoint>, StoreError> {
+        LogStore::latest_checkpoint(self)
+    }
+
+    fn read_stored_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, StoreError> {
+        self.stored_hashes(indexes)
+    }
+
+    fn read_entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.entries(start, end)
+    }
+
+    fn acquire_lease(&self, claim: &LeaseClaim<'_>, ttl_millis: u64) -> Result<bool, StoreError> {
+        LogStore::acquire_lease(self, claim.name, claim.holder, claim.now_unix_millis, ttl_millis)
+    }
+
+    fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        LogStore::release_lease(self, name, holder)
+    }
+
+    fn integrate<F>(&self, lease: &LeaseClaim<'_>, max_entries: usize, build: F) -> Result<IntegrateOutcome, StoreError>
+    where
+        F: FnOnce(Option<&SignedCheckpoint>, Vec<PendingEntry>) -> Result<Option<Integration>, certeza_log::Error>,
+    {
+        match self {
+            LogStore::Sqlite(s) => s.with_connection(|c| sqlite_integrate(c, lease, max_entries, build)),
+            LogStore::Postgres(p) => p.with_client(|c| postgres_integrate(c, lease, max_entries, build)),
+        }
+    }
+}
+
+/// The [`Store`] itself is log storage too, so a sequencer can own an
+/// `Arc<Store>` and run on its own thread.
+impl LogStorage for Store {
+    type Error = StoreError;
+
+    fn latest_checkpoint(&self) -> Result<Option<SignedCheckpoint>, StoreError> {
+        LogStore::new(self).latest_checkpoint()
+    }
+
+    fn read_stored_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, StoreError> {
+        LogStore::new(self).stored_hashes(indexes)
+    }
+
+    fn read_entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        LogStore::new(self).entries(start, end)
+    }
+
+    fn acquire_lease(&self, claim: &LeaseClaim<'_>, ttl_millis: u64) -> Result<bool, StoreError> {
+        LogStorage::acquire_lease(&LogStore::new(self), claim, ttl_millis)
+    }
+
+    fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        LogStore::new(self).release_lease(name, holder)
+    }
+
+    fn integrate<F>(&self, lease: &LeaseClaim<'_>, max_entries: usize, build: F) -> Result<IntegrateOutcome, StoreError>
+    where
+        F: FnOnce(Option<&SignedCheckpoint>, Vec<PendingEntry>) -> Result<Option<Integration>, certeza_log::Error>,
+    {
+        LogStorage::integrate(&LogStore::new(self), lease, max_entries, build)
+    }
+}
+
+/// Tiles and the checkpoint as files under a root directory: the checkpoint
+/// at `<root>/checkpoint`, tiles at `<root>/tile/...`. Each file is written to
+/// a temporary file in the same directory, synced, and renamed into place, so
+/// a reader sees the old or the new file, never a partial one.
+#[derive(Debug)]
+pub struct FsTileStore {
+    root: PathBuf,
+    counter: AtomicU64,
+}
+
+impl FsTileStore {
+    /// A tile store under `root` (created on the first write).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        FsTileStore { root: root.into(), counter: AtomicU64::new(0) }
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Maps a log path to a file, refusing anything but plain relative
+    /// components of ASCII letters, digits, `.`, `_` and `-`.
+    fn file(&self, path: &str) -> Result<PathBuf, certeza_log::Error> {
+        let valid = !path.is_empty()
+            && path.split('/').all(|c| {
+                !c.is_empty()
+                    && c != "."
+                    && c != ".."
+                    && !c.starts_with('.')
+                    && c.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+            });
+        if !valid {
+            return Err(certeza_log::Error::InvalidArgument(format!("{path:?} is not a tile store path")));
+        }
+        Ok(self.root.join(path))
+    }
+}
+
+fn io_error(path: &Path, error: &std::io::Error) -> certeza_log::Error {
+    certeza_log::Error::Storage(format!("{}: {error}", path.display()))
+}
+
+impl TileStore for FsTileStore {
+    fn put(&self, path: &str, data: &[u8]) -> Result<(), certeza_log::Error> {
+        let file = self.file(path)?;
+        let parent = file.parent().unwrap_or(&self.root);
+        fs::create_dir_all(parent).map_err(|e| io_error(parent, &e))?;
+        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("tile");
+        let temporary =
+            parent.join(format!(".{name}.{}.{}.tmp", std::process::id(), self.counter.fetch_add(1, Ordering::Relaxed)));
+        let write = || -> std::io::Result<()> {
+            let mut out = fs::File::create(&temporary)?;
+            out.write_all(data)?;
+            out.sync_all()?;
+            fs::rename(&temporary, &file)
+        };
+        write().map_err(|e| {
+            let _ = fs::remove_file(&temporary);
+            io_error(&file, &e)
+        })
+    }
+
+    fn get(&self, path: &str) -> Result<Option<Vec<u8>>, certeza_log::Error> {
+        let file = self.file(path)?;
+        match fs::read(&file) {
+            Ok(data) => Ok(Some(data)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_error(&file, &e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn tile_store_paths_stay_under_the_root() {
+        let directory = tempfile::tempdir().unwrap();
+        let tiles = FsTileStore::new(directory.path().join("log"));
+        tiles.put("tile/0/x001/002.p/7", b"abc").unwrap();
+        assert_eq!(tiles.get("tile/0/x001/002.p/7").unwrap().unwrap(), b"abc");
+        tiles.put("tile/0/x001/002.p/7", b"de").unwrap();
+        assert_eq!(tiles.get("tile/0/x001/002.p/7").unwrap().unwrap(), b"de");
+        assert_eq!(tiles.get("checkpoint").unwrap(), None);
+        for bad in ["", "../x", "tile/../../x", "/etc/passwd", "tile//0", ".hidden", "tile/a b"] {
+            assert!(tiles.put(bad, b"x").is_err(), "{bad:?}");
+        }
+    }
+}
