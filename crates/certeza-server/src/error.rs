@@ -8,6 +8,14 @@ pub enum AppError {
     NotFound,
     /// The request is malformed; the detail says how (never echoing values).
     BadRequest(String),
+    /// Missing or wrong credentials.
+    Unauthorized,
+    /// The request body is larger than allowed.
+    PayloadTooLarge,
+    /// The body is not the JSON the endpoint takes (415 or 422 per RFC 9110 use).
+    UnsupportedMediaType,
+    /// The service cannot answer now; the detail says why.
+    Unavailable(String),
     /// Something failed inside; it is logged and the client gets a generic body.
     Internal(String),
 }
@@ -17,6 +25,32 @@ impl AppError {
     pub fn internal(error: impl std::fmt::Display) -> Self {
         AppError::Internal(error.to_string())
     }
+
+    /// Maps a JSON extractor rejection to a precise 4xx problem.
+    pub fn from_json_rejection(rejection: axum::extract::rejection::JsonRejection) -> Self {
+        use axum::extract::rejection::JsonRejection;
+        match rejection {
+            JsonRejection::MissingJsonContentType(_) => AppError::UnsupportedMediaType,
+            JsonRejection::BytesRejection(_) => AppError::PayloadTooLarge,
+            JsonRejection::JsonDataError(error) => AppError::BadRequest(describe_json_data_error(&error.body_text())),
+            JsonRejection::JsonSyntaxError(_) => AppError::BadRequest("the body is not valid JSON".to_owned()),
+            _ => AppError::BadRequest("the body could not be read".to_owned()),
+        }
+    }
+}
+
+/// Keeps only the field name from a serde message: the value a client sent
+/// (possibly personal data) is never echoed.
+fn describe_json_data_error(message: &str) -> String {
+    for marker in ["missing field `", "unknown field `"] {
+        if let Some(start) = message.find(marker) {
+            let rest = &message[start + marker.len()..];
+            if let Some(end) = rest.find('`') {
+                return format!("{}{}`", marker, &rest[..end]);
+            }
+        }
+    }
+    "a field has the wrong type or an invalid value".to_owned()
 }
 
 /// Builds an `application/problem+json` response.
@@ -39,6 +73,28 @@ impl IntoResponse for AppError {
         match self {
             AppError::NotFound => problem_response(StatusCode::NOT_FOUND, "Not Found", None),
             AppError::BadRequest(detail) => problem_response(StatusCode::BAD_REQUEST, "Bad Request", Some(&detail)),
+            AppError::Unauthorized => {
+                let mut response = problem_response(
+                    StatusCode::UNAUTHORIZED,
+                    "Unauthorized",
+                    Some("a valid bearer token is required"),
+                );
+                response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                response
+            }
+            AppError::PayloadTooLarge => problem_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Payload Too Large",
+                Some("the request body is larger than this endpoint accepts"),
+            ),
+            AppError::UnsupportedMediaType => problem_response(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Unsupported Media Type",
+                Some("send the body as application/json"),
+            ),
+            AppError::Unavailable(detail) => {
+                problem_response(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable", Some(&detail))
+            }
             AppError::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
                 problem_response(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error", None)

@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 mod error;
+pub mod log_routes;
 mod pages;
 
 use std::future::Future;
@@ -19,7 +20,8 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
+use certeza_core::Clock;
 use certeza_store::Store;
 
 pub use error::{AppError, problem_response};
@@ -34,6 +36,10 @@ pub struct AppState {
     pub store: Arc<Store>,
     /// Whether this server runs the demo (enables demo-only pages).
     pub demo: bool,
+    /// The wall clock (injected so tests control time).
+    pub clock: Arc<dyn Clock>,
+    /// The transparency log.
+    pub log: Arc<log_routes::LogContext>,
 }
 
 /// The whole HTTP service.
@@ -43,6 +49,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/assets/certeza.css", get(pages::stylesheet))
+        .route("/log/checkpoint", get(log_routes::checkpoint))
+        .route("/log/tile/{*rest}", get(log_routes::tile))
+        .route("/v1/log/proof/{index}", get(log_routes::proof))
+        .route("/v1/log/entries", post(log_routes::submit))
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
@@ -76,4 +86,15 @@ async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, AppE
 
 async fn not_found() -> AppError {
     AppError::NotFound
+}
+
+/// SHA-256 of `data`.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(data).into()
+}
+
+/// Compares two byte strings in time independent of where they differ.
+pub fn constant_time_equal(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |difference, (x, y)| difference | (x ^ y)) == 0
 }

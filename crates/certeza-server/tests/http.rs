@@ -5,13 +5,35 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use std::time::Duration;
+
+use certeza_core::FixedClock;
+use certeza_log::note::NoteSigner;
+use certeza_log::sequencer::IntegrationSignal;
+use certeza_server::log_routes::LogContext;
 use certeza_server::{AppState, router, serve};
 use certeza_store::Store;
+use certeza_store::log::FsTileStore;
 use tower::ServiceExt;
 
 fn state(directory: &std::path::Path) -> AppState {
     let store = Store::open(&format!("sqlite://{}", directory.join("certeza.db").display())).unwrap();
-    AppState { store: Arc::new(store), demo: true }
+    let signer = NoteSigner::from_seed("certeza.test/log", [7u8; 32]).unwrap();
+    let log = LogContext {
+        origin: "certeza.test/log".to_owned(),
+        verifier_key: signer.verifier_key_string(),
+        signer,
+        tiles: FsTileStore::new(directory.join("log")),
+        signal: Arc::new(IntegrationSignal::new()),
+        submit_token_sha256: Some(certeza_server::sha256(b"submit-secret")),
+        submit_timeout: Duration::from_secs(5),
+    };
+    AppState {
+        store: Arc::new(store),
+        demo: true,
+        clock: Arc::new(FixedClock::new(1_700_000_000_000)),
+        log: Arc::new(log),
+    }
 }
 
 async fn body_text(response: axum::response::Response) -> String {

@@ -366,7 +366,9 @@ impl<'a> LogStore<'a> {
     }
 
     /// The receipt for the entry at `index` against the latest checkpoint, or
-    /// `None` if the latest checkpoint does not cover it yet.
+    /// `None` if the latest checkpoint does not cover it yet. The receipt's
+    /// unauthenticated `extra` field carries the entry itself (entries hold no
+    /// personal data), so a holder can check it offline without the log.
     pub fn receipt(&self, index: u64) -> Result<Option<Receipt>, StoreError> {
         let Some(head) = self.latest_checkpoint()? else { return Ok(None) };
         if index >= head.size {
@@ -374,7 +376,8 @@ impl<'a> LogStore<'a> {
         }
         // Stored hashes never change, so reading them after the checkpoint is consistent.
         let proof = prove_record(head.size, index, &self.hash_reader())?;
-        Ok(Some(Receipt { extra: None, index, proof, checkpoint: head.note }))
+        let entry = self.entries(index, index + 1)?.into_iter().next().filter(|entry| !entry.is_empty());
+        Ok(Some(Receipt { extra: entry, index, proof, checkpoint: head.note }))
     }
 
     /// The consistency proof between two tree sizes, `1 <= old <= new <=` the

@@ -23,6 +23,33 @@ pub struct Config {
     pub server: ServerConfig,
     /// Database settings.
     pub database: DatabaseConfig,
+    /// Transparency log settings.
+    pub log: LogConfig,
+}
+
+/// Transparency log settings.
+#[derive(Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// The log's origin line (also the name of its note key).
+    pub origin: String,
+    /// How often the sequencer integrates pending entries, in milliseconds.
+    pub batch_interval_ms: u64,
+    /// The maximum merge delay promised to queued submitters, in milliseconds.
+    pub max_merge_delay_ms: u64,
+    /// Bearer token for `POST /v1/log/entries`; empty disables the endpoint.
+    pub submit_token: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            origin: "certeza.example/log".to_owned(),
+            batch_interval_ms: 100,
+            max_merge_delay_ms: 5_000,
+            submit_token: String::new(),
+        }
+    }
 }
 
 /// HTTP service settings.
@@ -59,6 +86,10 @@ impl std::fmt::Debug for Config {
             .debug_struct("Config")
             .field("server.listen", &self.server.listen)
             .field("database.url", &certeza_store::redact_url(&self.database.url))
+            .field("log.origin", &self.log.origin)
+            .field("log.batch_interval_ms", &self.log.batch_interval_ms)
+            .field("log.max_merge_delay_ms", &self.log.max_merge_delay_ms)
+            .field("log.submit_token", &if self.log.submit_token.is_empty() { "" } else { "[REDACTED]" })
             .finish()
     }
 }
@@ -209,7 +240,10 @@ pub fn initial_config_file() -> String {
      # variable CERTEZA_SECTION__KEY (e.g. CERTEZA_DATABASE__URL), or read from a\n\
      # file with KEY_file = \"PATH\" / CERTEZA_SECTION__KEY_FILE=PATH for secrets.\n\n\
      [server]\nlisten = \"127.0.0.1:8080\"\n\n\
-     [database]\n# sqlite://PATH (relative to this directory) or postgres://USER@HOST/DB\nurl = \"sqlite://certeza.db\"\n"
+     [database]\n# sqlite://PATH (relative to this directory) or postgres://USER@HOST/DB\nurl = \"sqlite://certeza.db\"\n\n\
+     [log]\n# The transparency log's name; also the name of its signing key.\norigin = \"certeza.example/log\"\n\
+     batch_interval_ms = 100\nmax_merge_delay_ms = 5000\n# Bearer token for POST /v1/log/entries (empty: disabled); prefer submit_token_file.\n\
+     submit_token = \"\"\n"
         .to_owned()
 }
 
@@ -278,6 +312,7 @@ mod tests {
     fn debug_redacts_the_database_password() {
         let mut config = Config::default();
         config.database.url = "postgres://app:topsecret@db/certeza".to_owned();
+        config.log.submit_token = "token-topsecret".to_owned();
         let shown = format!("{config:?}");
         assert!(!shown.contains("topsecret"), "{shown}");
     }

@@ -7,7 +7,7 @@ use certeza_core::{CredentialStatus, Person, PopulationGenerator};
 use serde_json::json;
 
 use crate::config::{CONFIG_FILE_NAME, FlagOverrides};
-use crate::{OpenedDataDirectory, import_file, init, serve_until_signal};
+use crate::{OpenedDataDirectory, import_and_log, init, serve_until_signal, set_status_and_log};
 
 /// The seed of the demo population, so every demo has the same people.
 pub(crate) const DEMO_SEED: u64 = 2026;
@@ -24,18 +24,25 @@ pub(crate) fn run_demo(data: &Path, flags: &FlagOverrides, people: u64) -> anyho
     if existing == 0 {
         let csv_path = data.join("demo-population.csv");
         crate::generate_population(people, DEMO_SEED, &csv_path)?;
-        let summary = import_file(&context, &csv_path, &data.join("demo-population.rejects.csv"), true)?;
+        let summary = import_and_log(&context, &csv_path, &data.join("demo-population.rejects.csv"))?;
         println!(
             "imported {} synthetic people in {:.2} s ({:.0} persons/s)",
             summary.written,
             summary.elapsed.as_secs_f64(),
             summary.rows_per_second()
         );
+        // A little operator activity, so the log has more than the import:
+        // the sample people's credential statuses are confirmed.
+        for person in sample_people(people).iter().filter(|person| !person.status.is_vigente()) {
+            set_status_and_log(&context, &person.curp, person.status)?;
+        }
     } else {
         println!("reusing the demo in {} ({existing} people)", data.display());
     }
     let samples = sample_people(people);
     let data = data.to_owned();
+    let origin = context.config.log.origin.clone();
+    let vkey = context.log_signer()?.verifier_key_string();
     serve_until_signal(context, true, move |address| {
         let base_url = format!("http://{address}");
         let description = json!({
@@ -44,6 +51,13 @@ pub(crate) fn run_demo(data: &Path, flags: &FlagOverrides, people: u64) -> anyho
             "data_directory": data.display().to_string(),
             "population_seed": DEMO_SEED,
             "sample_people": samples.iter().map(sample_json).collect::<Vec<_>>(),
+            "log": {
+                "origin": origin,
+                "vkey": vkey,
+                "url": format!("{base_url}/log"),
+                "checkpoint": format!("{base_url}/log/checkpoint"),
+                "audit_command": format!("certeza log audit {base_url}/log --vkey '{vkey}'"),
+            },
         });
         let path = data.join(DEMO_JSON);
         std::fs::write(&path, serde_json::to_string_pretty(&description)? + "\n")
@@ -65,6 +79,8 @@ pub(crate) fn run_demo(data: &Path, flags: &FlagOverrides, people: u64) -> anyho
         if let Some(first) = samples.first() {
             println!("Try: certeza --data {} registry show {}", data.display(), first.curp.as_str());
         }
+        println!("Transparency log: {base_url}/log/checkpoint (verifier key {vkey})");
+        println!("Audit it: certeza log audit {base_url}/log --vkey '{vkey}'");
         println!("The same is in {}.\n", path.display());
         Ok(())
     })

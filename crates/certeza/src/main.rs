@@ -1,9 +1,11 @@
 //! The `certeza` binary: one CLI for every capability.
 #![forbid(unsafe_code)]
 
+mod audit;
 mod config;
 mod demo;
 mod import;
+mod logging;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -61,6 +63,38 @@ enum Command {
     /// The encrypted registry of people.
     #[command(subcommand)]
     Registry(RegistryCommand),
+    /// The transparency log.
+    #[command(subcommand)]
+    Log(LogCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum LogCommand {
+    /// Audit any Certeza log over HTTP: signature, every tile, root, consistency.
+    Audit {
+        /// The log's base URL (its `/log` prefix), e.g. http://127.0.0.1:8080/log.
+        url: String,
+        /// The log's verifier key (`name+hash+base64`).
+        #[arg(long)]
+        vkey: String,
+        /// Where the last audited checkpoint is kept (for consistency checks).
+        #[arg(long, default_value = "certeza-audit.state")]
+        state: PathBuf,
+    },
+    /// Check a tlog-proof receipt offline.
+    VerifyReceipt {
+        /// The receipt file.
+        file: PathBuf,
+        /// The log's verifier key.
+        #[arg(long)]
+        vkey: String,
+        /// The entry the receipt is for (its canonical bytes); without it the
+        /// receipt's proof is checked against the entry stored at its index.
+        #[arg(long)]
+        entry: Option<PathBuf>,
+    },
+    /// Print this data directory's log verifier key.
+    Vkey,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -154,14 +188,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Registry(command) => registry_command(&cli.data, command),
+        Command::Log(LogCommand::Audit { url, vkey, state }) => audit::audit(&url, &vkey, &state),
+        Command::Log(LogCommand::VerifyReceipt { file, vkey, entry }) => {
+            audit::verify_receipt_file(&file, &vkey, entry.as_deref())
+        }
+        Command::Log(LogCommand::Vkey) => {
+            let context = OpenedDataDirectory::open(&cli.data, &FlagOverrides::default())?;
+            println!("{}", context.log_signer()?.verifier_key_string());
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
 /// The configuration, database and keys of a data directory.
 pub(crate) struct OpenedDataDirectory {
+    pub(crate) data: PathBuf,
     pub(crate) config: Config,
     pub(crate) store: Store,
     pub(crate) sealer: PersonSealer,
+    pub(crate) log_seed: certeza_crypto::SecretBytes,
 }
 
 impl OpenedDataDirectory {
@@ -177,7 +222,20 @@ impl OpenedDataDirectory {
         let store = Store::open(&config.database.url)?;
         let keys = KeyDirectory::new(data.join("keys")).load()?;
         let sealer = PersonSealer::new(&keys)?;
-        Ok(Self { config, store, sealer })
+        Ok(Self { data: data.to_owned(), config, store, sealer, log_seed: keys.log_signing.secret })
+    }
+
+    /// The log's note signer, named after the configured origin.
+    pub(crate) fn log_signer(&self) -> anyhow::Result<certeza_log::note::NoteSigner> {
+        let seed: [u8; 32] =
+            self.log_seed.expose().try_into().map_err(|_| anyhow::anyhow!("the log signing key must be 32 bytes"))?;
+        certeza_log::note::NoteSigner::from_seed(&self.config.log.origin, seed)
+            .with_context(|| format!("log.origin {:?} cannot name a note key", self.config.log.origin))
+    }
+
+    /// Where the log's tiles and checkpoint are published.
+    pub(crate) fn tile_directory(&self) -> PathBuf {
+        self.data.join("log")
     }
 }
 
@@ -214,16 +272,36 @@ pub(crate) fn serve_until_signal(
     demo: bool,
     on_bound: impl FnOnce(std::net::SocketAddr) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
+    let log_signer = context.log_signer()?;
+    let signal = std::sync::Arc::new(certeza_log::sequencer::IntegrationSignal::new());
+    let sequencer_signer = context.log_signer()?;
+    let log_context = std::sync::Arc::new(certeza_server::log_routes::LogContext {
+        origin: context.config.log.origin.clone(),
+        verifier_key: log_signer.verifier_key_string(),
+        signer: log_signer,
+        tiles: certeza_store::log::FsTileStore::new(context.tile_directory()),
+        signal: signal.clone(),
+        submit_token_sha256: if context.config.log.submit_token.is_empty() {
+            None
+        } else {
+            Some(certeza_server::sha256(context.config.log.submit_token.as_bytes()))
+        },
+        submit_timeout: std::time::Duration::from_secs(10),
+    });
+    let tile_directory = context.tile_directory();
+    let log_config = context.config.log.clone();
+    let listen = context.config.server.listen.clone();
+    let store = std::sync::Arc::new(context.store);
+    let sequencer = logging::start_sequencer(&log_config, tile_directory, sequencer_signer, store.clone(), signal)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(async move {
-        let listen = context.config.server.listen.clone();
+    let served = runtime.block_on(async move {
         let listener =
             tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("listening on {listen}"))?;
         let address = listener.local_addr()?;
         on_bound(address)?;
         tracing::info!(%address, "serving");
         println!("Certeza is serving at http://{address}/ (Ctrl-C to stop)");
-        let state = certeza_server::AppState { store: std::sync::Arc::new(context.store), demo };
+        let state = certeza_server::AppState { store, demo, clock: std::sync::Arc::new(SystemClock), log: log_context };
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
             tracing::info!("shutting down");
@@ -239,7 +317,9 @@ pub(crate) fn serve_until_signal(
         })
         .await
         .context("serving HTTP")
-    })
+    });
+    sequencer.stop();
+    served
 }
 
 fn validate(kind: IdentifierKind, value: &str) -> ExitCode {
@@ -299,7 +379,7 @@ fn registry_command(data: &Path, command: RegistryCommand) -> anyhow::Result<Exi
     match command {
         RegistryCommand::Import { file, rejects } => {
             let rejects = rejects.unwrap_or_else(|| import::default_rejects_path(&file));
-            let summary = import_file(&context, &file, &rejects, true)?;
+            let summary = import_and_log(&context, &file, &rejects)?;
             eprintln!(
                 "imported {} rows in {:.2} s ({:.0} persons/s): {} new or changed, {} unchanged, {} rejected{}",
                 summary.rows_read,
@@ -310,6 +390,7 @@ fn registry_command(data: &Path, command: RegistryCommand) -> anyhow::Result<Exi
                 summary.rejected,
                 summary.rejects_file.as_ref().map(|path| format!(" (see {})", path.display())).unwrap_or_default(),
             );
+            eprintln!("the import is recorded in the transparency log");
             Ok(if summary.rejected > 0 { ExitCode::from(3) } else { ExitCode::SUCCESS })
         }
         RegistryCommand::Show { curp } => {
@@ -330,10 +411,7 @@ fn registry_command(data: &Path, command: RegistryCommand) -> anyhow::Result<Exi
             let status = CredentialStatus::parse(&status).with_context(
                 || "unknown status; use vigente, reported_lost, reported_stolen, expired, replaced or cancelled",
             )?;
-            let now = SystemClock.now_unix_millis();
-            if !registry.set_status(&context.sealer.person_id(&curp), status.as_str(), now)? {
-                bail!("no person with that CURP is in the registry");
-            }
+            set_status_and_log(&context, &curp, status)?;
             println!("status set to {}", status.as_str());
             Ok(ExitCode::SUCCESS)
         }
@@ -342,6 +420,39 @@ fn registry_command(data: &Path, command: RegistryCommand) -> anyhow::Result<Exi
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Sets a person's credential status and records it in the transparency log
+/// (the entry carries only a hash of the pseudonymous record id and status).
+pub(crate) fn set_status_and_log(
+    context: &OpenedDataDirectory,
+    curp: &Curp,
+    status: CredentialStatus,
+) -> anyhow::Result<()> {
+    let now = SystemClock.now_unix_millis();
+    let person_id = context.sealer.person_id(curp);
+    if !context.store.registry().set_status(&person_id, status.as_str(), now)? {
+        bail!("no person with that CURP is in the registry");
+    }
+    let mut details = person_id.to_vec();
+    details.extend_from_slice(status.as_str().as_bytes());
+    logging::log_operator_action(context, "registry.status", "registry-maintenance", &details)?;
+    Ok(())
+}
+
+/// Imports a file and records the import (counts only) in the transparency log.
+pub(crate) fn import_and_log(
+    context: &OpenedDataDirectory,
+    file: &Path,
+    rejects: &Path,
+) -> anyhow::Result<import::ImportSummary> {
+    let summary = import_file(context, file, rejects, true)?;
+    let details = format!(
+        "rows={} written={} unchanged={} rejected={}",
+        summary.rows_read, summary.written, summary.unchanged, summary.rejected
+    );
+    logging::log_operator_action(context, "registry.import", "registry-maintenance", details.as_bytes())?;
+    Ok(summary)
 }
 
 /// A progress bar on standard error (hidden when it is not a terminal).

@@ -241,6 +241,64 @@ fn demo_serves_its_landing_page_and_writes_demo_json() {
     let landing = ureq::get(&format!("{base_url}/")).call().unwrap().into_body().read_to_string().unwrap();
     assert!(landing.contains("<strong>300</strong>"), "{landing}");
     assert!(landing.contains("lang=\"es-MX\""));
+
+    // The demo's own setup is in its transparency log, and an outside audit passes.
+    let vkey = description["log"]["vkey"].as_str().unwrap().to_owned();
+    let log_url = description["log"]["url"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let checkpoint = ureq::get(&format!("{log_url}/checkpoint")).call().unwrap().into_body().read_to_string().unwrap();
+        let size: u64 = checkpoint.lines().nth(1).unwrap().parse().unwrap();
+        if size >= 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the demo's setup never reached the log");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let state = directory.path().join("audit.state");
+    let audit = |state: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_certeza"))
+            .args(["log", "audit", &log_url, "--vkey", &vkey, "--state"])
+            .arg(state)
+            .output()
+            .unwrap()
+    };
+    let output = audit(&state);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).contains("root recomputed"), "{}", text(&output.stdout));
+    let output = audit(&state);
+    assert!(text(&output.stdout).contains("consistent with the checkpoint of size"), "{}", text(&output.stdout));
+
+    // A receipt fetched from the demo verifies offline.
+    let receipt = ureq::get(&format!("{base_url}/v1/log/proof/0")).call().unwrap().into_body().read_to_string().unwrap();
+    let receipt_path = directory.path().join("receipt.txt");
+    std::fs::write(&receipt_path, &receipt).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_certeza"))
+        .args(["log", "verify-receipt"])
+        .arg(&receipt_path)
+        .args(["--vkey", &vkey])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    std::fs::write(&receipt_path, receipt.replacen("index 0", "index 1", 1)).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_certeza"))
+        .args(["log", "verify-receipt"])
+        .arg(&receipt_path)
+        .args(["--vkey", &vkey])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+
+    // One flipped byte in a stored tile: the audit fails and names the tile.
+    let tile_directory = data.join("log").join("tile").join("0");
+    let tile_file = std::fs::read_dir(tile_directory.join("000.p")).unwrap().next().unwrap().unwrap().path();
+    let mut bytes = std::fs::read(&tile_file).unwrap();
+    bytes[3] ^= 1;
+    std::fs::write(&tile_file, bytes).unwrap();
+    let output = audit(&directory.path().join("fresh.state"));
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("tile/0/000.p/"), "{stderr}");
     child.kill().unwrap();
     child.wait().unwrap();
 

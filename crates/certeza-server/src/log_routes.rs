@@ -1,0 +1,152 @@
+//! The transparency log over HTTP: the C2SP tlog-tiles read API under `/log/`,
+//! receipts, and synchronous submission for internal services.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use certeza_core::Clock;
+use certeza_log::entry::LogEntry;
+use certeza_log::note::NoteSigner;
+use certeza_log::sequencer::{CHECKPOINT_PATH, IntegrationSignal, TileStore};
+use certeza_log::tile::Tile;
+use certeza_store::log::{FsTileStore, LogStore};
+use serde::Deserialize;
+
+use crate::{AppError, AppState};
+
+/// What the HTTP layer needs to serve and feed the log.
+pub struct LogContext {
+    /// The log's origin line.
+    pub origin: String,
+    /// The log's verifier key (`name+hash+base64`).
+    pub verifier_key: String,
+    /// The log's note signer (for signed promises).
+    pub signer: NoteSigner,
+    /// Where the sequencer publishes tiles and the checkpoint.
+    pub tiles: FsTileStore,
+    /// Woken after every committed batch.
+    pub signal: Arc<IntegrationSignal>,
+    /// SHA-256 of the bearer token allowed to submit entries synchronously;
+    /// `None` disables `POST /v1/log/entries`.
+    pub submit_token_sha256: Option<[u8; 32]>,
+    /// How long a synchronous submitter waits for its checkpoint.
+    pub submit_timeout: Duration,
+}
+
+pub(crate) async fn checkpoint(State(state): State<AppState>) -> Result<Response, AppError> {
+    let log = state.log.clone();
+    let checkpoint = tokio::task::spawn_blocking(move || log.tiles.get(CHECKPOINT_PATH))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)?
+        .ok_or(AppError::NotFound)?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], checkpoint)
+        .into_response())
+}
+
+pub(crate) async fn tile(State(state): State<AppState>, Path(rest): Path<String>) -> Result<Response, AppError> {
+    let path = format!("tile/{rest}");
+    // Only canonical C2SP paths are served; anything else is not found.
+    let tile = Tile::parse_path(&path).or_else(|_| Tile::parse_entries_path(&path)).map_err(|_| AppError::NotFound)?;
+    let log = state.log.clone();
+    let data = tokio::task::spawn_blocking(move || log.tiles.get(&path))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)?
+        .ok_or(AppError::NotFound)?;
+    // Full tiles never change; a partial tile of a given width never changes either.
+    let cache = if tile.is_partial() { "public, max-age=60" } else { "public, max-age=31536000, immutable" };
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream"), (header::CACHE_CONTROL, cache)], data).into_response())
+}
+
+pub(crate) async fn proof(State(state): State<AppState>, Path(index): Path<String>) -> Result<Response, AppError> {
+    let index: u64 =
+        index.parse().map_err(|_| AppError::BadRequest("the index must be a non-negative integer".into()))?;
+    let store = state.store.clone();
+    let receipt = tokio::task::spawn_blocking(move || LogStore::new(&store).receipt(index))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)?
+        .ok_or(AppError::NotFound)?;
+    let text = receipt.encode().map_err(AppError::internal)?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], text)
+        .into_response())
+}
+
+/// A synchronous submission: the entry without its time, which the server sets.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SubmittedEntry {
+    kind: String,
+    actor: String,
+    purpose: String,
+    #[serde(default)]
+    subject_commitment: Option<String>,
+    #[serde(default)]
+    details_hash: Option<String>,
+}
+
+fn parse_hash(text: Option<&str>, what: &str) -> Result<Option<[u8; 32]>, AppError> {
+    let Some(text) = text else { return Ok(None) };
+    let invalid = || AppError::BadRequest(format!("{what} must be 64 lower-case hexadecimal digits"));
+    if text.len() != 64 {
+        return Err(invalid());
+    }
+    let mut hash = [0u8; 32];
+    for (position, byte) in hash.iter_mut().enumerate() {
+        let pair = text.get(position * 2..position * 2 + 2).ok_or_else(invalid)?;
+        if pair.bytes().any(|digit| !matches!(digit, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(invalid());
+        }
+        *byte = u8::from_str_radix(pair, 16).map_err(|_| invalid())?;
+    }
+    Ok(Some(hash))
+}
+
+pub(crate) async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<SubmittedEntry>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, AppError> {
+    let Some(expected) = state.log.submit_token_sha256 else { return Err(AppError::NotFound) };
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .ok_or(AppError::Unauthorized)?;
+    if !crate::constant_time_equal(&crate::sha256(presented.as_bytes()), &expected) {
+        return Err(AppError::Unauthorized);
+    }
+    let Json(submitted) = body.map_err(AppError::from_json_rejection)?;
+    let entry = LogEntry {
+        v: 1,
+        kind: submitted.kind,
+        time_unix_millis: state.clock.now_unix_millis(),
+        actor: submitted.actor,
+        purpose: submitted.purpose,
+        subject_commitment: parse_hash(submitted.subject_commitment.as_deref(), "subject_commitment")?,
+        details_hash: parse_hash(submitted.details_hash.as_deref(), "details_hash")?,
+    };
+    let bytes = entry.encode().map_err(|error| AppError::BadRequest(error.to_string()))?;
+    let store = state.store.clone();
+    let log = state.log.clone();
+    let now = entry.time_unix_millis;
+    let receipt = tokio::task::spawn_blocking(move || {
+        LogStore::new(&store).append_and_wait(&bytes, now, log.submit_timeout, Some(&log.signal))
+    })
+    .await
+    .map_err(AppError::internal)?
+    .map_err(|error| match error {
+        certeza_store::StoreError::LogTimeout { pending_id } => AppError::Unavailable(format!(
+            "the entry is queued (pending id {pending_id}) but no checkpoint covered it in time"
+        )),
+        other => AppError::internal(other),
+    })?;
+    let encoded = receipt.encode().map_err(AppError::internal)?;
+    let body = serde_json::json!({ "index": receipt.index, "receipt": encoded });
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
