@@ -10,6 +10,17 @@ pub enum AppError {
     BadRequest(String),
     /// Missing or wrong credentials.
     Unauthorized,
+    /// Authenticated, but the policy does not allow this; the detail says what.
+    Forbidden(String),
+    /// Well-formed, but not processable (e.g. a purpose the policy lacks).
+    Unprocessable(String),
+    /// Too many requests; retry after this many seconds.
+    TooManyRequests {
+        /// Seconds until a retry may succeed.
+        retry_after_seconds: u64,
+        /// Which limit was hit.
+        detail: &'static str,
+    },
     /// The request body is larger than allowed.
     PayloadTooLarge,
     /// The body is not the JSON the endpoint takes (415 or 422 per RFC 9110 use).
@@ -80,6 +91,17 @@ impl IntoResponse for AppError {
                     Some("a valid bearer token is required"),
                 );
                 response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                response
+            }
+            AppError::Forbidden(detail) => problem_response(StatusCode::FORBIDDEN, "Forbidden", Some(&detail)),
+            AppError::Unprocessable(detail) => {
+                problem_response(StatusCode::UNPROCESSABLE_ENTITY, "Unprocessable Content", Some(&detail))
+            }
+            AppError::TooManyRequests { retry_after_seconds, detail } => {
+                let mut response = problem_response(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests", Some(detail));
+                if let Ok(value) = HeaderValue::from_str(&retry_after_seconds.max(1).to_string()) {
+                    response.headers_mut().insert(header::RETRY_AFTER, value);
+                }
                 response
             }
             AppError::PayloadTooLarge => problem_response(

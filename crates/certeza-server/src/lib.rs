@@ -9,9 +9,14 @@
 //! logs internal causes and never echoes them (nor any personal data).
 #![forbid(unsafe_code)]
 
+pub mod citizen;
 mod error;
+mod i18n;
 pub mod log_routes;
+pub mod notifier;
 mod pages;
+pub mod verification;
+pub mod witness_routes;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -40,6 +45,10 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// The transparency log.
     pub log: Arc<log_routes::LogContext>,
+    /// The relying-party verification service.
+    pub verification: Arc<verification::VerificationContext>,
+    /// Citizen sign-in and `/mis-accesos`.
+    pub citizen: Arc<citizen::CitizenContext>,
 }
 
 /// The whole HTTP service.
@@ -49,10 +58,20 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/assets/certeza.css", get(pages::stylesheet))
+        .route("/assets/mis-accesos.js", get(citizen::script))
+        .route("/entrar", get(citizen::sign_in_form).post(citizen::sign_in))
+        .route("/entrar/codigo", get(citizen::code_form).post(citizen::submit_code))
+        .route("/salir", get(citizen::sign_out_page).post(citizen::sign_out))
+        .route("/mis-accesos", get(citizen::my_accesses))
+        .route("/mis-accesos.json", get(citizen::my_accesses_json))
+        .merge(citizen::demo_routes(state.demo))
         .route("/log/checkpoint", get(log_routes::checkpoint))
         .route("/log/tile/{*rest}", get(log_routes::tile))
         .route("/v1/log/proof/{index}", get(log_routes::proof))
         .route("/v1/log/entries", post(log_routes::submit))
+        .route("/v1/verifications", post(verification::create))
+        .route("/v1/verifications/key", get(verification::receipt_key))
+        .route("/v1/verifications/{id}/proof", get(verification::proof))
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)

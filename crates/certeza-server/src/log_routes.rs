@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use certeza_core::Clock;
 use certeza_log::entry::LogEntry;
 use certeza_log::note::NoteSigner;
-use certeza_log::sequencer::{CHECKPOINT_PATH, IntegrationSignal, TileStore};
+use certeza_log::sequencer::{IntegrationSignal, TileStore};
 use certeza_log::tile::Tile;
 use certeza_store::log::{FsTileStore, LogStore};
 use serde::Deserialize;
@@ -37,15 +37,10 @@ pub struct LogContext {
     pub submit_timeout: Duration,
 }
 
-pub(crate) async fn checkpoint(State(state): State<AppState>) -> Result<Response, AppError> {
-    let log = state.log.clone();
-    let checkpoint = tokio::task::spawn_blocking(move || log.tiles.get(CHECKPOINT_PATH))
-        .await
-        .map_err(AppError::internal)?
-        .map_err(AppError::internal)?
-        .ok_or(AppError::NotFound)?;
-    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], checkpoint)
-        .into_response())
+/// `GET /log/checkpoint`, with the witnesses' cosignatures appended (see
+/// [`crate::witness_routes::cosigned_checkpoint`]).
+pub(crate) async fn checkpoint(state: State<AppState>) -> Result<Response, AppError> {
+    crate::witness_routes::cosigned_checkpoint(state).await
 }
 
 pub(crate) async fn tile(State(state): State<AppState>, Path(rest): Path<String>) -> Result<Response, AppError> {

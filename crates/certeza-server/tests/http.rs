@@ -28,12 +28,32 @@ fn state(directory: &std::path::Path) -> AppState {
         submit_token_sha256: Some(certeza_server::sha256(b"submit-secret")),
         submit_timeout: Duration::from_secs(5),
     };
+    let store = Arc::new(store);
+    let clock: Arc<dyn certeza_core::Clock> = Arc::new(FixedClock::new(1_700_000_000_000));
+    let citizen = certeza_server::citizen::CitizenContext {
+        notifier: Arc::new(certeza_server::notifier::OutboxNotifier::new(store.clone(), clock.clone())),
+        secure_cookies: false,
+    };
     AppState {
-        store: Arc::new(store),
+        store,
         demo: true,
-        clock: Arc::new(FixedClock::new(1_700_000_000_000)),
+        clock,
         log: Arc::new(log),
+        verification: Arc::new(verification_context(directory)),
+        citizen: Arc::new(citizen),
     }
+}
+
+fn verification_context(directory: &std::path::Path) -> certeza_server::verification::VerificationContext {
+    let keys = certeza_crypto::KeyDirectory::new(directory.join("keys"));
+    keys.ensure_all(1).unwrap();
+    let sealer = certeza_store::registry::PersonSealer::new(&keys.load().unwrap()).unwrap();
+    certeza_server::verification::VerificationContext::new(
+        Arc::new(sealer),
+        ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]),
+        "certeza.test/log".to_owned(),
+        5_000,
+    )
 }
 
 async fn body_text(response: axum::response::Response) -> String {

@@ -18,12 +18,14 @@
 //! [`registry`], so no backend ever sees personal data in clear.
 #![forbid(unsafe_code)]
 
+pub mod citizen;
 pub mod log;
 mod migrations;
 mod pool;
 pub mod postgres;
 pub mod registry;
 pub mod sqlite;
+pub mod verification;
 
 use certeza_crypto::BlindIndex;
 

@@ -518,6 +518,60 @@ impl<'a> LogStore<'a> {
     }
 }
 
+impl LogStore<'_> {
+    /// Records a witness's cosignature line for the checkpoint of `size`
+    /// (the caller has verified it). The signed checkpoint note itself is
+    /// never modified. A second line from the same witness for the same size
+    /// replaces the first (a newer timestamp).
+    pub fn add_cosignature(
+        &self,
+        size: u64,
+        witness: &str,
+        line: &str,
+        now_unix_millis: u64,
+    ) -> Result<(), StoreError> {
+        let (size, now) = (to_i64(size)?, to_i64(now_unix_millis)?);
+        match self {
+            LogStore::Sqlite(s) => s.with_connection(|c| {
+                c.prepare_cached(
+                    "INSERT INTO log_cosignature (size, witness, line, cosigned_at_ms) VALUES (?1, ?2, ?3, ?4) \
+                     ON CONFLICT (size, witness) DO UPDATE SET line = excluded.line, \
+                     cosigned_at_ms = excluded.cosigned_at_ms",
+                )?
+                .execute(params![size, witness, line, now])?;
+                Ok(())
+            }),
+            LogStore::Postgres(p) => p.with_client(|c| {
+                c.execute(
+                    "INSERT INTO log_cosignature (size, witness, line, cosigned_at_ms) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (size, witness) DO UPDATE SET line = excluded.line, \
+                     cosigned_at_ms = excluded.cosigned_at_ms",
+                    &[&size, &witness, &line, &now],
+                )?;
+                Ok(())
+            }),
+        }
+    }
+
+    /// The cosignature lines stored for the checkpoint of `size`, ordered by
+    /// witness key.
+    pub fn cosignatures(&self, size: u64) -> Result<Vec<String>, StoreError> {
+        let size = to_i64(size)?;
+        match self {
+            LogStore::Sqlite(s) => s.with_connection(|c| {
+                let mut statement =
+                    c.prepare_cached("SELECT line FROM log_cosignature WHERE size = ?1 ORDER BY witness")?;
+                let rows = statement.query_map([size], |row| row.get(0))?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            }),
+            LogStore::Postgres(p) => p.with_client(|c| {
+                let rows = c.query("SELECT line FROM log_cosignature WHERE size = $1 ORDER BY witness", &[&size])?;
+                rows.iter().map(|row| Ok(row.try_get(0)?)).collect()
+            }),
+        }
+    }
+}
+
 /// A [`HashReader`] over a [`LogStore`]'s stored hashes.
 #[derive(Clone, Copy)]
 pub struct LogHashReader<'a> {

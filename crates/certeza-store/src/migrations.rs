@@ -9,9 +9,15 @@ pub(crate) struct Migration {
 pub(crate) const SQLITE: &[Migration] = &[
     Migration { version: 1, sql: include_str!("../migrations/sqlite/0001_registry.sql") },
     Migration { version: 2, sql: include_str!("../migrations/sqlite/0002_log.sql") },
+    Migration { version: 3, sql: include_str!("../migrations/sqlite/0003_verification.sql") },
+    Migration { version: 4, sql: include_str!("../migrations/sqlite/0004_cosignature.sql") },
+    Migration { version: 5, sql: include_str!("../migrations/sqlite/0005_citizen.sql") },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
     Migration { version: 1, sql: include_str!("../migrations/postgres/0001_registry.sql") },
     Migration { version: 2, sql: include_str!("../migrations/postgres/0002_log.sql") },
+    Migration { version: 3, sql: include_str!("../migrations/postgres/0003_verification.sql") },
+    Migration { version: 4, sql: include_str!("../migrations/postgres/0004_cosignature.sql") },
+    Migration { version: 5, sql: include_str!("../migrations/postgres/0005_citizen.sql") },
 ];

@@ -39,6 +39,22 @@ pub struct LogConfig {
     pub max_merge_delay_ms: u64,
     /// Bearer token for `POST /v1/log/entries`; empty disables the endpoint.
     pub submit_token: String,
+    /// How long the sequencer's lease lasts after each renewal, in
+    /// milliseconds: after a crash, another instance (or a restart) takes over
+    /// once it expires.
+    pub lease_ttl_ms: u64,
+    /// The witnesses asked to cosign every new checkpoint.
+    pub witnesses: Vec<WitnessConfig>,
+}
+
+/// A witness the log asks for cosignatures (C2SP tlog-witness).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessConfig {
+    /// The witness's base URL; requests go to `<url>/add-checkpoint`.
+    pub url: String,
+    /// The witness's cosignature verifier key (`name+hash+base64`, algorithm 0x04).
+    pub vkey: String,
 }
 
 impl Default for LogConfig {
@@ -48,6 +64,8 @@ impl Default for LogConfig {
             batch_interval_ms: 100,
             max_merge_delay_ms: 5_000,
             submit_token: String::new(),
+            lease_ttl_ms: certeza_log::sequencer::DEFAULT_LEASE_TTL_MILLIS,
+            witnesses: Vec::new(),
         }
     }
 }
@@ -58,11 +76,14 @@ impl Default for LogConfig {
 pub struct ServerConfig {
     /// The address to listen on.
     pub listen: String,
+    /// Whether cookies carry `Secure`: set it when the service is reached
+    /// over TLS (behind a proxy); off by default for the local demo.
+    pub secure_cookies: bool,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self { listen: "127.0.0.1:8080".to_owned() }
+        Self { listen: "127.0.0.1:8080".to_owned(), secure_cookies: false }
     }
 }
 
@@ -90,6 +111,8 @@ impl std::fmt::Debug for Config {
             .field("log.batch_interval_ms", &self.log.batch_interval_ms)
             .field("log.max_merge_delay_ms", &self.log.max_merge_delay_ms)
             .field("log.submit_token", &if self.log.submit_token.is_empty() { "" } else { "[REDACTED]" })
+            .field("log.lease_ttl_ms", &self.log.lease_ttl_ms)
+            .field("log.witnesses", &self.log.witnesses)
             .finish()
     }
 }
@@ -206,6 +229,17 @@ fn apply_environment_variable(table: &mut toml::Table, name: &str, value: String
             toml::Value::Boolean(value.parse().with_context(|| format!("{name} must be true or false"))?)
         }
         Some(toml::Value::String(_)) => toml::Value::String(value),
+        // A list is given in TOML inline syntax, e.g.
+        // CERTEZA_LOG__WITNESSES='[{ url = "http://w:8090", vkey = "…" }]'.
+        Some(toml::Value::Array(_)) => {
+            let parsed: toml::Table = format!("value = {value}")
+                .parse()
+                .map_err(|_| anyhow::anyhow!("{name} must be a TOML inline array"))?;
+            match parsed.get("value") {
+                Some(array @ toml::Value::Array(_)) => array.clone(),
+                _ => bail!("{name} must be a TOML inline array"),
+            }
+        }
         _ => bail!("{name} names no configuration key ({})", path.join(".")),
     };
     set_path(table, &path, typed)
@@ -239,11 +273,16 @@ pub fn initial_config_file() -> String {
     "# Certeza configuration. Every key can be overridden by an environment\n\
      # variable CERTEZA_SECTION__KEY (e.g. CERTEZA_DATABASE__URL), or read from a\n\
      # file with KEY_file = \"PATH\" / CERTEZA_SECTION__KEY_FILE=PATH for secrets.\n\n\
-     [server]\nlisten = \"127.0.0.1:8080\"\n\n\
+     [server]\nlisten = \"127.0.0.1:8080\"\n\
+     # Set to true when the service is reached over TLS, so cookies carry Secure.\nsecure_cookies = false\n\n\
      [database]\n# sqlite://PATH (relative to this directory) or postgres://USER@HOST/DB\nurl = \"sqlite://certeza.db\"\n\n\
      [log]\n# The transparency log's name; also the name of its signing key.\norigin = \"certeza.example/log\"\n\
      batch_interval_ms = 100\nmax_merge_delay_ms = 5000\n# Bearer token for POST /v1/log/entries (empty: disabled); prefer submit_token_file.\n\
-     submit_token = \"\"\n"
+     submit_token = \"\"\n\
+     # After a crash, the sequencer's lease passes to a restarted or other instance after this long.\n\
+     lease_ttl_ms = 10000\n\
+     # Witnesses asked to cosign each checkpoint (C2SP tlog-witness), e.g.\n\
+     # [[log.witnesses]]\n# url = \"http://witness.example:8090\"\n# vkey = \"witness-name+0123abcd+BASE64\"\n"
         .to_owned()
 }
 
@@ -315,6 +354,41 @@ mod tests {
         config.log.submit_token = "token-topsecret".to_owned();
         let shown = format!("{config:?}");
         assert!(!shown.contains("topsecret"), "{shown}");
+    }
+
+    #[test]
+    fn witnesses_come_from_the_file_or_the_environment() {
+        let directory = tempfile::tempdir().unwrap();
+        let defaults = Config::load(directory.path(), Vec::new(), &FlagOverrides::default()).unwrap();
+        assert!(defaults.log.witnesses.is_empty());
+        std::fs::write(
+            directory.path().join(CONFIG_FILE_NAME),
+            "[[log.witnesses]]\nurl = \"http://w1\"\nvkey = \"k1\"\n",
+        )
+        .unwrap();
+        let config = Config::load(directory.path(), Vec::new(), &FlagOverrides::default()).unwrap();
+        assert_eq!(config.log.witnesses, [WitnessConfig { url: "http://w1".into(), vkey: "k1".into() }]);
+        let config = Config::load(
+            directory.path(),
+            environment(&[("CERTEZA_LOG__WITNESSES", "[{ url = \"http://w2\", vkey = \"k2\" }]")]),
+            &FlagOverrides::default(),
+        )
+        .unwrap();
+        assert_eq!(config.log.witnesses, [WitnessConfig { url: "http://w2".into(), vkey: "k2".into() }]);
+        std::fs::write(
+            directory.path().join(CONFIG_FILE_NAME),
+            "[[log.witnesses]]\nurl = \"http://w1\"\nvkey = \"k1\"\nkey = \"typo\"\n",
+        )
+        .unwrap();
+        let error = Config::load(directory.path(), Vec::new(), &FlagOverrides::default()).unwrap_err();
+        assert!(error.to_string().contains("key"), "{error}");
+        let error = Config::load(
+            tempfile::tempdir().unwrap().path(),
+            environment(&[("CERTEZA_LOG__WITNESSES", "not a list")]),
+            &FlagOverrides::default(),
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("CERTEZA_LOG__WITNESSES"), "{error}");
     }
 
     #[test]

@@ -40,6 +40,7 @@ pub(crate) fn run_demo(data: &Path, flags: &FlagOverrides, people: u64) -> anyho
         println!("reusing the demo in {} ({existing} people)", data.display());
     }
     let samples = sample_people(people);
+    let api_key = demo_relying_party(&context, data)?;
     let data = data.to_owned();
     let origin = context.config.log.origin.clone();
     let vkey = context.log_signer()?.verifier_key_string();
@@ -51,6 +52,12 @@ pub(crate) fn run_demo(data: &Path, flags: &FlagOverrides, people: u64) -> anyho
             "data_directory": data.display().to_string(),
             "population_seed": DEMO_SEED,
             "sample_people": samples.iter().map(sample_json).collect::<Vec<_>>(),
+            "relying_party": {
+                "name": DEMO_RELYING_PARTY,
+                "api_key": api_key,
+                "purpose": "apertura-de-cuenta",
+                "curl": samples.first().map(|person| curl_command(&base_url, &api_key, person)),
+            },
             "log": {
                 "origin": origin,
                 "vkey": vkey,
@@ -79,11 +86,63 @@ pub(crate) fn run_demo(data: &Path, flags: &FlagOverrides, people: u64) -> anyho
         if let Some(first) = samples.first() {
             println!("Try: certeza --data {} registry show {}", data.display(), first.curp.as_str());
         }
+        println!("Demo relying party {DEMO_RELYING_PARTY:?}, API key {api_key}");
+        if let Some(first) = samples.first() {
+            println!("Verify a sample person (change one OCR digit to see a mismatch):");
+            println!("  {}", curl_command(&base_url, &api_key, first));
+        }
         println!("Transparency log: {base_url}/log/checkpoint (verifier key {vkey})");
         println!("Audit it: certeza log audit {base_url}/log --vkey '{vkey}'");
         println!("The same is in {}.\n", path.display());
         Ok(())
     })
+}
+
+/// The demo's relying party.
+pub(crate) const DEMO_RELYING_PARTY: &str = "Banco Demostración";
+
+/// Registers the demo relying party once and keeps its key in the data
+/// directory (demo only: a real key is shown once and never stored).
+fn demo_relying_party(context: &OpenedDataDirectory, data: &Path) -> anyhow::Result<String> {
+    let key_path = data.join("demo-relying-party.key");
+    if let Ok(key) = std::fs::read_to_string(&key_path) {
+        return Ok(key.trim().to_owned());
+    }
+    let options = crate::rp::AddRelyingParty {
+        name: DEMO_RELYING_PARTY.to_owned(),
+        purposes: vec!["apertura-de-cuenta".to_owned(), "identity-verification".to_owned()],
+        fields: Vec::new(),
+        field_booleans: true,
+        rate: 50_000,
+        daily_quota: 10_000_000,
+        enumeration_threshold: 0.5,
+        enumeration_min_requests: 50,
+    };
+    let key = crate::rp::add(&context.store, &options)?;
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&key_path)
+        .with_context(|| format!("writing {}", key_path.display()))?;
+    file.write_all(key.as_bytes())?;
+    Ok(key)
+}
+
+/// A ready-to-run curl command verifying `person` (a fresh request id each run).
+fn curl_command(base_url: &str, api_key: &str, person: &Person) -> String {
+    format!(
+        "curl -s -X POST {base_url}/v1/verifications -H 'Authorization: Bearer {api_key}' \
+         -H 'Content-Type: application/json' -d '{{\"request_id\":\"demo-'\"$(date +%s%N)\"'\",\
+         \"purpose\":\"apertura-de-cuenta\",\"consent\":{{\"reference\":\"consentimiento-demo\",\
+         \"obtained_at\":\"2026-01-01T12:00:00Z\",\"method\":\"en-sucursal\"}},\
+         \"fields\":{{\"cic\":\"{}\",\"ocr\":\"{}\",\"curp\":\"{}\"}}}}'",
+        person.cic.as_str(),
+        person.ocr.as_str(),
+        person.curp.as_str()
+    )
 }
 
 /// Three people with a valid credential, then one of each other status.

@@ -2,10 +2,13 @@
 #![forbid(unsafe_code)]
 
 mod audit;
+mod bench;
 mod config;
 mod demo;
 mod import;
 mod logging;
+mod rp;
+mod witness;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -66,6 +69,46 @@ enum Command {
     /// The transparency log.
     #[command(subcommand)]
     Log(LogCommand),
+    /// Relying parties (banks, agencies) that verify credentials.
+    #[command(subcommand)]
+    Rp(RpCommand),
+    /// Load generators for the benchmarks in BENCHMARKS.md.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+    /// Run a C2SP tlog-witness that cosigns the checkpoints of the given logs.
+    Witness {
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: String,
+        /// A log to witness, as ORIGIN=VKEY (repeatable).
+        #[arg(long = "log", value_name = "ORIGIN=VKEY")]
+        logs: Vec<String>,
+        /// The witness's key name (fixed when its key is created).
+        #[arg(long, default_value = "certeza.example/witness")]
+        name: String,
+        /// Print the witness's cosigner verifier key and exit.
+        #[arg(long)]
+        print_vkey: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// HTTP load against the verification API or /healthz.
+    Http(bench::HttpBench),
+}
+
+#[derive(Debug, Subcommand)]
+enum RpCommand {
+    /// Register a relying party and print its API key (shown once).
+    Add(rp::AddRelyingParty),
+    /// List relying parties and their policies.
+    List,
+    /// Revoke a relying party's key.
+    Revoke {
+        /// The relying party's name.
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -95,6 +138,35 @@ enum LogCommand {
     },
     /// Print this data directory's log verifier key.
     Vkey,
+    /// Benchmark the sequencer's integrate path in process (temporary database).
+    #[command(hide = true)]
+    BenchEngine {
+        /// How many entries to integrate.
+        #[arg(long, default_value_t = 1_000_000)]
+        entries: u64,
+        /// The largest batch the sequencer integrates at once.
+        #[arg(long, default_value_t = certeza_log::sequencer::DEFAULT_MAX_BATCH)]
+        batch: usize,
+        /// Also run on this PostgreSQL database (its log tables must be empty).
+        #[arg(long)]
+        postgres: Option<String>,
+    },
+    /// Benchmark synchronous submission over HTTP against a running server.
+    #[command(hide = true)]
+    BenchHttp {
+        /// The server's base URL, e.g. http://127.0.0.1:8080.
+        #[arg(long)]
+        url: String,
+        /// The bearer token (log.submit_token).
+        #[arg(long)]
+        token: String,
+        /// Concurrent submitters.
+        #[arg(long, default_value_t = 256)]
+        clients: usize,
+        /// How long to submit, in seconds.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -192,6 +264,39 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Log(LogCommand::VerifyReceipt { file, vkey, entry }) => {
             audit::verify_receipt_file(&file, &vkey, entry.as_deref())
         }
+        Command::Log(LogCommand::BenchEngine { entries, batch, postgres }) => {
+            logging::bench_engine(entries, batch, postgres.as_deref())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Log(LogCommand::BenchHttp { url, token, clients, seconds }) => {
+            logging::bench_http(&url, &token, clients, seconds)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Witness { listen, logs, name, print_vkey } => {
+            if print_vkey {
+                witness::print_vkey(&cli.data, &name)?;
+            } else {
+                witness::run_witness(&cli.data, &listen, &name, &logs)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::Http(options)) => {
+            bench::run(options)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Rp(command) => {
+            let context = OpenedDataDirectory::open(&cli.data, &FlagOverrides::default())?;
+            match command {
+                RpCommand::Add(options) => {
+                    let api_key = rp::add(&context.store, &options)?;
+                    println!("registered {}; its API key (shown only now, keep it secret):", options.name.trim());
+                    println!("{api_key}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                RpCommand::List => rp::list(&context.store),
+                RpCommand::Revoke { name } => rp::revoke(&context.store, &name),
+            }
+        }
         Command::Log(LogCommand::Vkey) => {
             let context = OpenedDataDirectory::open(&cli.data, &FlagOverrides::default())?;
             println!("{}", context.log_signer()?.verifier_key_string());
@@ -288,10 +393,32 @@ pub(crate) fn serve_until_signal(
         },
         submit_timeout: std::time::Duration::from_secs(10),
     });
+
     let tile_directory = context.tile_directory();
     let log_config = context.config.log.clone();
     let listen = context.config.server.listen.clone();
+    let seed: [u8; 32] =
+        context.log_seed.expose().try_into().map_err(|_| anyhow::anyhow!("the log signing key must be 32 bytes"))?;
+    let verification_context = std::sync::Arc::new(certeza_server::verification::VerificationContext::new(
+        std::sync::Arc::new(context.sealer),
+        ed25519_dalek::SigningKey::from_bytes(&seed),
+        context.config.log.origin.clone(),
+        context.config.log.max_merge_delay_ms,
+    ));
     let store = std::sync::Arc::new(context.store);
+    // Citizen sign-in codes: the demo's outbox; no production channel yet.
+    let notifier: std::sync::Arc<dyn certeza_server::notifier::Notifier> = if demo {
+        std::sync::Arc::new(certeza_server::notifier::OutboxNotifier::new(
+            store.clone(),
+            std::sync::Arc::new(SystemClock),
+        ))
+    } else {
+        std::sync::Arc::new(certeza_server::notifier::UnavailableNotifier)
+    };
+    let citizen_context = std::sync::Arc::new(certeza_server::citizen::CitizenContext {
+        notifier,
+        secure_cookies: context.config.server.secure_cookies,
+    });
     let sequencer = logging::start_sequencer(&log_config, tile_directory, sequencer_signer, store.clone(), signal)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let served = runtime.block_on(async move {
@@ -301,7 +428,14 @@ pub(crate) fn serve_until_signal(
         on_bound(address)?;
         tracing::info!(%address, "serving");
         println!("Certeza is serving at http://{address}/ (Ctrl-C to stop)");
-        let state = certeza_server::AppState { store, demo, clock: std::sync::Arc::new(SystemClock), log: log_context };
+        let state = certeza_server::AppState {
+            store,
+            demo,
+            clock: std::sync::Arc::new(SystemClock),
+            log: log_context,
+            verification: verification_context,
+            citizen: citizen_context,
+        };
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
             tracing::info!("shutting down");

@@ -239,7 +239,7 @@ fn demo_serves_its_landing_page_and_writes_demo_json() {
     let health = ureq::get(&format!("{base_url}/healthz")).call().unwrap().into_body().read_to_string().unwrap();
     assert_eq!(health.trim(), "ok");
     let landing = ureq::get(&format!("{base_url}/")).call().unwrap().into_body().read_to_string().unwrap();
-    assert!(landing.contains("<strong>300</strong>"), "{landing}");
+    assert!(landing.contains("300 personas"), "{landing}");
     assert!(landing.contains("lang=\"es-MX\""));
 
     // The demo's own setup is in its transparency log, and an outside audit passes.
@@ -247,7 +247,8 @@ fn demo_serves_its_landing_page_and_writes_demo_json() {
     let log_url = description["log"]["url"].as_str().unwrap().to_owned();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let checkpoint = ureq::get(&format!("{log_url}/checkpoint")).call().unwrap().into_body().read_to_string().unwrap();
+        let checkpoint =
+            ureq::get(&format!("{log_url}/checkpoint")).call().unwrap().into_body().read_to_string().unwrap();
         let size: u64 = checkpoint.lines().nth(1).unwrap().parse().unwrap();
         if size >= 2 {
             break;
@@ -270,7 +271,8 @@ fn demo_serves_its_landing_page_and_writes_demo_json() {
     assert!(text(&output.stdout).contains("consistent with the checkpoint of size"), "{}", text(&output.stdout));
 
     // A receipt fetched from the demo verifies offline.
-    let receipt = ureq::get(&format!("{base_url}/v1/log/proof/0")).call().unwrap().into_body().read_to_string().unwrap();
+    let receipt =
+        ureq::get(&format!("{base_url}/v1/log/proof/0")).call().unwrap().into_body().read_to_string().unwrap();
     let receipt_path = directory.path().join("receipt.txt");
     std::fs::write(&receipt_path, &receipt).unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_certeza"))

@@ -1,0 +1,729 @@
+//! `POST /v1/verifications`: relying parties check that a presented credential
+//! is real and get a yes/no answer, never a stored value.
+//!
+//! The hot path never decrypts: the presented fields are turned into blind
+//! indexes and compared with the stored ones. Every answer is recorded with its
+//! transparency-log entry in one transaction (queued submission), and carries
+//! a signed receipt (JWS, EdDSA) that commits to that entry's leaf hash; the
+//! inclusion proof is fetched later from `GET /v1/verifications/{id}/proof`.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use certeza_core::{Cic, ClaveElector, Clock, CredentialStatus, Curp, Date, EmissionNumber, Ocr};
+use certeza_log::entry::LogEntry;
+use certeza_log::merkle::hash_leaf;
+use certeza_store::log::LogStore;
+use certeza_store::registry::{PersonSealer, index_field};
+use certeza_store::verification::{NewVerification, Recorded, RelyingParty, StoredResponse};
+use certeza_store::{PersonLookup, SealedPerson};
+use ed25519_dalek::{Signer as _, SigningKey};
+use serde::{Deserialize, Serialize};
+
+use crate::{AppError, AppState, constant_time_equal, problem_response, sha256};
+
+/// How long a relying party's policy is cached before it is read again (so a
+/// revocation made by the CLI takes effect within this delay).
+const POLICY_CACHE_TTL_MILLIS: u64 = 30_000;
+
+/// How many recent answers the enumeration defence looks at per relying party.
+const ENUMERATION_WINDOW: usize = 200;
+
+/// How long a relying party that crossed its enumeration threshold is throttled.
+const ENUMERATION_BLOCK_MILLIS: u64 = 60_000;
+
+/// What the verification service needs beyond the store.
+pub struct VerificationContext {
+    /// Computes blind indexes of presented values (and the person id).
+    pub sealer: Arc<PersonSealer>,
+    /// Signs the receipts given to relying parties.
+    pub receipt_key: SigningKey,
+    /// The log's origin, named in receipts.
+    pub log_origin: String,
+    /// The maximum merge delay promised for the log entry.
+    pub max_merge_delay_millis: u64,
+    relying_parties: Mutex<HashMap<[u8; 32], Arc<RelyingPartyRuntime>>>,
+    writer: std::sync::OnceLock<std::sync::mpsc::Sender<WriteRequest>>,
+}
+
+/// A verification waiting for the group-commit writer.
+struct WriteRequest {
+    record: OwnedVerification,
+    entry: Vec<u8>,
+    reply: tokio::sync::oneshot::Sender<Result<Recorded, String>>,
+}
+
+struct OwnedVerification {
+    id: String,
+    relying_party_id: i64,
+    request_id: String,
+    request_sha256: [u8; 32],
+    person_id: Option<[u8; 16]>,
+    subject_salt: [u8; 16],
+    purpose: String,
+    outcome: &'static str,
+    reason: Option<&'static str>,
+    response: String,
+    created_at_ms: u64,
+}
+
+impl OwnedVerification {
+    fn borrowed(&self) -> NewVerification<'_> {
+        NewVerification {
+            id: &self.id,
+            relying_party_id: self.relying_party_id,
+            request_id: &self.request_id,
+            request_sha256: self.request_sha256,
+            person_id: self.person_id,
+            subject_salt: self.subject_salt,
+            purpose: &self.purpose,
+            outcome: self.outcome,
+            reason: self.reason,
+            response: &self.response,
+            created_at_ms: self.created_at_ms,
+        }
+    }
+}
+
+/// Most verifications written in one transaction.
+const GROUP_COMMIT_MAX: usize = 512;
+
+/// The group-commit writer: one thread takes every verification waiting and
+/// writes them, with their log entries, in one transaction.
+fn spawn_writer(
+    store: Arc<certeza_store::Store>,
+    max_merge_delay_millis: u64,
+) -> std::sync::mpsc::Sender<WriteRequest> {
+    let (sender, receiver) = std::sync::mpsc::channel::<WriteRequest>();
+    let spawned = std::thread::Builder::new().name("verification-writer".to_owned()).spawn(move || {
+        while let Ok(first) = receiver.recv() {
+            let mut batch = vec![first];
+            while batch.len() < GROUP_COMMIT_MAX {
+                match receiver.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
+            }
+            let items: Vec<(NewVerification<'_>, &[u8])> =
+                batch.iter().map(|request| (request.record.borrowed(), request.entry.as_slice())).collect();
+            match store.record_verifications(&items, max_merge_delay_millis) {
+                Ok(results) => {
+                    drop(items);
+                    for (request, result) in batch.into_iter().zip(results) {
+                        let _ = request.reply.send(Ok(result));
+                    }
+                }
+                Err(_) => {
+                    // One bad item (e.g. a concurrent duplicate) must not fail
+                    // the others: retry each on its own.
+                    drop(items);
+                    for request in batch {
+                        let result = store
+                            .record_verification(&request.record.borrowed(), &request.entry, max_merge_delay_millis)
+                            .map_err(|error| error.to_string());
+                        let _ = request.reply.send(result);
+                    }
+                }
+            }
+        }
+    });
+    if let Err(error) = spawned {
+        tracing::error!(%error, "the verification writer thread could not start");
+    }
+    sender
+}
+
+impl VerificationContext {
+    /// Creates the context.
+    pub fn new(
+        sealer: Arc<PersonSealer>,
+        receipt_key: SigningKey,
+        log_origin: String,
+        max_merge_delay_millis: u64,
+    ) -> Self {
+        Self {
+            sealer,
+            receipt_key,
+            log_origin,
+            max_merge_delay_millis,
+            relying_parties: Mutex::new(HashMap::new()),
+            writer: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The key id of the receipt key: hex of the first 8 bytes of SHA-256 of the public key.
+    pub fn receipt_key_id(&self) -> String {
+        hex(&sha256(self.receipt_key.verifying_key().as_bytes())[..8])
+    }
+}
+
+/// A relying party's policy, stored as JSON.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// Purposes it may declare.
+    pub purposes: Vec<String>,
+    /// Fields it may present.
+    pub fields: Vec<String>,
+    /// Whether answers include per-field booleans.
+    pub field_booleans: bool,
+    /// Verifications per second (token bucket, burst of one second).
+    pub rate_per_second: u32,
+    /// Verifications per UTC day.
+    pub daily_quota: u64,
+    /// Share of not-found/mismatch answers above which it is throttled (0–1).
+    pub enumeration_threshold: f64,
+    /// Answers needed in the window before the threshold applies.
+    pub enumeration_min_requests: u32,
+}
+
+/// Every field a relying party may present.
+pub const ALL_FIELDS: [&str; 9] =
+    ["curp", "cic", "ocr", "clave_elector", "emission", "given_names", "first_surname", "second_surname", "birth_date"];
+
+struct RelyingPartyRuntime {
+    party: RelyingParty,
+    policy: Policy,
+    loaded_at_ms: u64,
+    limits: Mutex<Limits>,
+}
+
+#[derive(Default)]
+struct Limits {
+    tokens: f64,
+    refilled_at_ms: u64,
+    day: u64,
+    used_today: u64,
+    recent_failures: VecDeque<bool>,
+    blocked_until_ms: u64,
+}
+
+/// The presented credential fields.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PresentedFields {
+    curp: Option<String>,
+    cic: Option<String>,
+    ocr: Option<String>,
+    clave_elector: Option<String>,
+    emission: Option<String>,
+    given_names: Option<String>,
+    first_surname: Option<String>,
+    second_surname: Option<String>,
+    birth_date: Option<String>,
+}
+
+/// The citizen's consent, as the relying party obtained it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Consent {
+    reference: String,
+    obtained_at: String,
+    method: String,
+}
+
+/// The body of `POST /v1/verifications`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VerificationRequest {
+    request_id: String,
+    purpose: String,
+    consent: Option<Consent>,
+    fields: PresentedFields,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Formats unix milliseconds as RFC 3339 UTC (`2026-11-23T04:05:06.789Z`).
+pub fn rfc3339(unix_millis: u64) -> String {
+    let seconds = unix_millis / 1000;
+    let date = Date::from_days((seconds / 86_400) as i64).unwrap_or(Date::UNIX_EPOCH);
+    let in_day = seconds % 86_400;
+    format!("{date}T{:02}:{:02}:{:02}.{:03}Z", in_day / 3600, in_day % 3600 / 60, in_day % 60, unix_millis % 1000)
+}
+
+/// Loose RFC 3339 shape check: `YYYY-MM-DDTHH:MM:SS` then a fraction and a zone.
+fn looks_like_rfc3339(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    if bytes.len() < 20 || bytes.len() > 40 {
+        return false;
+    }
+    let Some(date) = text.get(..10) else { return false };
+    let time_ok = bytes[10] == b'T'
+        && bytes[13] == b':'
+        && bytes[16] == b':'
+        && [11, 12, 14, 15, 17, 18].iter().all(|&position| bytes[position].is_ascii_digit());
+    let zone = &text[19..];
+    let zone = zone.strip_prefix('.').map_or(zone, |rest| rest.trim_start_matches(|c: char| c.is_ascii_digit()));
+    let zone_ok = zone == "Z"
+        || (zone.len() == 6 && (zone.starts_with('+') || zone.starts_with('-')) && zone.as_bytes()[3] == b':');
+    Date::parse_iso(date).is_ok() && time_ok && zone_ok
+}
+
+fn bad(detail: impl Into<String>) -> AppError {
+    AppError::BadRequest(detail.into())
+}
+
+/// A validated, normalised presentation: field name → normalised value.
+struct Presentation {
+    values: Vec<(&'static str, String)>,
+}
+
+fn validate_fields(fields: PresentedFields, policy: &Policy) -> Result<Presentation, AppError> {
+    let mut values: Vec<(&'static str, String)> = Vec::new();
+    let mut take = |name: &'static str, value: Option<String>| -> Result<(), AppError> {
+        let Some(value) = value else { return Ok(()) };
+        if !policy.fields.iter().any(|allowed| allowed == name) {
+            return Err(AppError::Forbidden(format!("your policy does not allow checking the field {name}")));
+        }
+        let trimmed = value.trim();
+        let valid = match name {
+            "curp" => Curp::parse(trimmed).is_ok(),
+            "cic" => Cic::parse(trimmed).is_ok(),
+            "ocr" => Ocr::parse(trimmed).is_ok(),
+            "clave_elector" => ClaveElector::parse(trimmed).is_ok(),
+            "emission" => EmissionNumber::parse(trimmed).is_ok(),
+            "birth_date" => Date::parse_iso(trimmed).is_ok(),
+            _ => !trimmed.is_empty() && trimmed.chars().count() <= 60,
+        };
+        if !valid {
+            return Err(bad(format!("fields.{name} is not well-formed")));
+        }
+        values.push((name, trimmed.to_owned()));
+        Ok(())
+    };
+    take("curp", fields.curp)?;
+    take("cic", fields.cic)?;
+    take("ocr", fields.ocr)?;
+    take("clave_elector", fields.clave_elector)?;
+    take("emission", fields.emission)?;
+    take("given_names", fields.given_names)?;
+    take("first_surname", fields.first_surname)?;
+    take("second_surname", fields.second_surname)?;
+    take("birth_date", fields.birth_date)?;
+    if !values.iter().any(|(name, _)| matches!(*name, "curp" | "cic" | "ocr" | "clave_elector")) {
+        return Err(bad("present at least one of fields.curp, fields.cic, fields.ocr, fields.clave_elector"));
+    }
+    Ok(Presentation { values })
+}
+
+fn stored_index<'a>(person: &'a SealedPerson, field: &str) -> Option<&'a [u8; 16]> {
+    Some(match field {
+        "curp" => &person.id,
+        "cic" => &person.indexes.cic,
+        "ocr" => &person.indexes.ocr,
+        "clave_elector" => &person.indexes.clave_elector,
+        "emission" => &person.indexes.emission,
+        "given_names" => &person.indexes.given_names,
+        "first_surname" => &person.indexes.first_surname,
+        "second_surname" => &person.indexes.second_surname,
+        "birth_date" => &person.indexes.birth_date,
+        _ => return None,
+    })
+}
+
+fn presented_index(sealer: &PersonSealer, field: &str, value: &str) -> [u8; 16] {
+    match field {
+        "curp" => Curp::parse(value).map(|curp| sealer.person_id(&curp)).unwrap_or([0; 16]),
+        "cic" => sealer.index_of(index_field::CIC, value),
+        "ocr" => sealer.index_of(index_field::OCR, value),
+        "clave_elector" => sealer.index_of(index_field::CLAVE_ELECTOR, value),
+        "emission" => sealer.index_of(index_field::EMISSION, value),
+        "given_names" => sealer.index_of(index_field::GIVEN_NAMES, value),
+        "first_surname" => sealer.index_of(index_field::FIRST_SURNAME, value),
+        "second_surname" => sealer.index_of(index_field::SECOND_SURNAME, value),
+        _ => sealer.index_of(index_field::BIRTH_DATE, value),
+    }
+}
+
+fn too_many_requests(retry_after_seconds: u64, detail: &'static str) -> AppError {
+    AppError::TooManyRequests { retry_after_seconds, detail }
+}
+
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Arc<RelyingPartyRuntime>, AppError> {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .ok_or(AppError::Unauthorized)?;
+    let key_hash = sha256(presented.as_bytes());
+    let now = state.clock.now_unix_millis();
+    let context = &state.verification;
+    let cached = context
+        .relying_parties
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .get(&key_hash)
+        .filter(|runtime| now.saturating_sub(runtime.loaded_at_ms) < POLICY_CACHE_TTL_MILLIS)
+        .cloned();
+    let runtime = match cached {
+        Some(runtime) => runtime,
+        None => {
+            let store = state.store.clone();
+            let party = tokio::task::spawn_blocking(move || store.relying_party_by_key(&key_hash))
+                .await
+                .map_err(AppError::internal)?
+                .map_err(AppError::internal)?
+                .ok_or(AppError::Unauthorized)?;
+            let policy: Policy = serde_json::from_str(&party.policy).map_err(AppError::internal)?;
+            let mut map = context.relying_parties.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            // Keep the rate-limit state of a relying party across policy reloads.
+            let limits = map
+                .get(&key_hash)
+                .map(|old| std::mem::take(&mut *old.limits.lock().unwrap_or_else(|poisoned| poisoned.into_inner())))
+                .unwrap_or_default();
+            let runtime =
+                Arc::new(RelyingPartyRuntime { party, policy, loaded_at_ms: now, limits: Mutex::new(limits) });
+            map.insert(key_hash, runtime.clone());
+            runtime
+        }
+    };
+    // Keys are looked up by their SHA-256: a timing difference in the lookup
+    // reveals nothing about a high-entropy key.
+    if runtime.party.revoked_at_ms.is_some() {
+        return Err(AppError::Unauthorized);
+    }
+    Ok(runtime)
+}
+
+/// Applies the rate limit, the daily quota and the enumeration block.
+fn admit(runtime: &RelyingPartyRuntime, now_ms: u64) -> Result<(), AppError> {
+    let mut limits = runtime.limits.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if limits.blocked_until_ms > now_ms {
+        let wait = (limits.blocked_until_ms - now_ms).div_ceil(1000);
+        return Err(too_many_requests(wait, "throttled: too many not-found or mismatched verifications"));
+    }
+    let day = now_ms / 86_400_000;
+    if limits.day != day {
+        limits.day = day;
+        limits.used_today = 0;
+    }
+    if limits.used_today >= runtime.policy.daily_quota {
+        let wait = ((day + 1) * 86_400_000 - now_ms).div_ceil(1000);
+        return Err(too_many_requests(wait, "the daily quota of verifications is used up"));
+    }
+    let rate = f64::from(runtime.policy.rate_per_second.max(1));
+    let elapsed = now_ms.saturating_sub(limits.refilled_at_ms) as f64 / 1000.0;
+    limits.tokens = (limits.tokens + elapsed * rate).min(rate);
+    limits.refilled_at_ms = now_ms;
+    if limits.tokens < 1.0 {
+        return Err(too_many_requests(1, "the rate of verifications is above the policy's limit"));
+    }
+    limits.tokens -= 1.0;
+    limits.used_today += 1;
+    Ok(())
+}
+
+/// Records an answer for the enumeration defence; returns the failure share
+/// when this answer made the relying party cross its threshold.
+fn note_outcome(runtime: &RelyingPartyRuntime, failed: bool, now_ms: u64) -> Option<f64> {
+    let mut limits = runtime.limits.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    limits.recent_failures.push_back(failed);
+    if limits.recent_failures.len() > ENUMERATION_WINDOW {
+        limits.recent_failures.pop_front();
+    }
+    let total = limits.recent_failures.len();
+    if total < runtime.policy.enumeration_min_requests as usize {
+        return None;
+    }
+    let failures = limits.recent_failures.iter().filter(|failed| **failed).count();
+    let share = failures as f64 / total as f64;
+    if share > runtime.policy.enumeration_threshold && limits.blocked_until_ms <= now_ms {
+        limits.blocked_until_ms = now_ms + ENUMERATION_BLOCK_MILLIS;
+        limits.recent_failures.clear();
+        return Some(share);
+    }
+    None
+}
+
+/// Signs a JWS (compact serialisation, EdDSA) over `payload`.
+fn sign_jws(key: &SigningKey, key_id: &str, payload: &serde_json::Value) -> String {
+    let header = serde_json::json!({ "alg": "EdDSA", "kid": key_id, "typ": "certeza-verification+jws" });
+    let signing_input =
+        format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(payload.to_string()));
+    let signature = key.sign(signing_input.as_bytes());
+    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+}
+
+/// The earlier answer to a request id, or 409 if the request differs.
+fn replay(stored: StoredResponse, request_sha256: &[u8; 32]) -> Response {
+    if constant_time_equal(&stored.request_sha256, request_sha256) {
+        json_response(StatusCode::OK, stored.response)
+    } else {
+        problem_response(
+            StatusCode::CONFLICT,
+            "Conflict",
+            Some("this request_id was already used for a different request; use a new request_id"),
+        )
+    }
+}
+
+fn json_response(status: StatusCode, body: String) -> Response {
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<VerificationRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, AppError> {
+    let runtime = authenticate(&state, &headers).await?;
+    let Json(request) = body.map_err(AppError::from_json_rejection)?;
+    let now = state.clock.now_unix_millis();
+
+    // Input checks first: a malformed request costs no quota.
+    if request.request_id.is_empty()
+        || request.request_id.len() > 128
+        || !request.request_id.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"._:-".contains(&byte))
+    {
+        return Err(bad("request_id must be 1–128 characters of letters, digits, '.', '_', ':' or '-'"));
+    }
+    if !runtime.policy.purposes.iter().any(|purpose| purpose == &request.purpose) {
+        return Err(AppError::Unprocessable("the purpose is not one your policy allows".to_owned()));
+    }
+    let Some(consent) = &request.consent else {
+        return Err(bad("consent is required: reference, obtained_at (RFC 3339) and method"));
+    };
+    if consent.reference.trim().is_empty() || consent.reference.len() > 128 {
+        return Err(bad("consent.reference must be 1–128 characters"));
+    }
+    if consent.method.trim().is_empty() || consent.method.len() > 64 {
+        return Err(bad("consent.method must be 1–64 characters"));
+    }
+    if !looks_like_rfc3339(&consent.obtained_at) {
+        return Err(bad("consent.obtained_at must be an RFC 3339 time"));
+    }
+    let presentation = validate_fields(request.fields, &runtime.policy)?;
+    let request_sha256 = {
+        let mut canonical = format!(
+            "purpose={}\nconsent={}\n{}\n{}\n",
+            request.purpose, consent.reference, consent.obtained_at, consent.method
+        );
+        for (field, value) in &presentation.values {
+            canonical.push_str(&format!("{field}={value}\n"));
+        }
+        sha256(canonical.as_bytes())
+    };
+
+    // The same request id always gets the same answer, even past the limits;
+    // reusing it for a different request is a conflict.
+    let store = state.store.clone();
+    let (party_id, request_id) = (runtime.party.id, request.request_id.clone());
+    if let Some(stored) = tokio::task::spawn_blocking(move || store.stored_verification_response(party_id, &request_id))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)?
+    {
+        return Ok(replay(stored, &request_sha256));
+    }
+    admit(&runtime, now)?;
+
+    // Find the person by the first lookup field, comparing blind indexes only.
+    let context = &state.verification;
+    let indexes: Vec<(&'static str, [u8; 16])> = presentation
+        .values
+        .iter()
+        .map(|(field, value)| (*field, presented_index(&context.sealer, field, value)))
+        .collect();
+    let (lookup, lookup_index) = indexes
+        .iter()
+        .find_map(|(field, index)| {
+            let lookup = match *field {
+                "curp" => PersonLookup::Curp,
+                "cic" => PersonLookup::Cic,
+                "ocr" => PersonLookup::Ocr,
+                "clave_elector" => PersonLookup::ClaveElector,
+                _ => return None,
+            };
+            Some((lookup, *index))
+        })
+        .ok_or_else(|| bad("no lookup field"))?;
+    let store = state.store.clone();
+    let person = tokio::task::spawn_blocking(move || store.registry().find_person(lookup, &lookup_index))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)?;
+
+    let mut field_results = serde_json::Map::new();
+    let (outcome, reason) = match &person {
+        None => ("invalid", Some("not_found")),
+        Some(person) => {
+            let mut all_match = true;
+            for (field, index) in &indexes {
+                let matched = stored_index(person, field).is_some_and(|stored| constant_time_equal(stored, index));
+                all_match &= matched;
+                field_results.insert((*field).to_owned(), serde_json::Value::Bool(matched));
+            }
+            if !all_match {
+                ("invalid", Some("mismatch"))
+            } else {
+                match CredentialStatus::parse(&person.status) {
+                    Ok(CredentialStatus::Vigente) => ("valid", None),
+                    Ok(other) => ("invalid", Some(other.as_str())),
+                    Err(_) => return Err(AppError::internal("a stored credential status is unknown")),
+                }
+            }
+        }
+    };
+
+    // The log entry: no personal data, the subject only as a salted commitment.
+    let mut salt = [0u8; 16];
+    certeza_crypto_random(&mut salt)?;
+    let mut verification_id_bytes = [0u8; 16];
+    certeza_crypto_random(&mut verification_id_bytes)?;
+    let verification_id = format!("ver_{}", hex(&verification_id_bytes));
+    let subject_commitment = person.as_ref().map(|person| {
+        let mut committed = person.id.to_vec();
+        committed.extend_from_slice(&salt);
+        sha256(&committed)
+    });
+    let mut answer = serde_json::json!({
+        "verification_id": verification_id,
+        "outcome": outcome,
+    });
+    if let Some(reason) = reason {
+        answer["reason"] = serde_json::Value::from(reason);
+    }
+    if runtime.policy.field_booleans && person.is_some() {
+        answer["fields"] = serde_json::Value::Object(field_results);
+    }
+    let entry = LogEntry {
+        v: 1,
+        kind: "verification".to_owned(),
+        time_unix_millis: now,
+        actor: format!("rp:{}", runtime.party.name),
+        purpose: request.purpose.clone(),
+        subject_commitment,
+        details_hash: Some(sha256(answer.to_string().as_bytes())),
+    };
+    let entry_bytes = entry.encode().map_err(AppError::internal)?;
+    let leaf_hash = hash_leaf(&entry_bytes);
+    let promised_by = now + context.max_merge_delay_millis;
+    let receipt_payload = serde_json::json!({
+        "verification_id": verification_id,
+        "relying_party": runtime.party.name,
+        "request_id": request.request_id,
+        "purpose": request.purpose,
+        "outcome": outcome,
+        "reason": reason,
+        "fields": answer.get("fields"),
+        "time": rfc3339(now),
+        "log": { "origin": context.log_origin, "leaf_hash": STANDARD.encode(leaf_hash), "promised_by": rfc3339(promised_by) },
+    });
+    answer["receipt"] =
+        serde_json::Value::from(sign_jws(&context.receipt_key, &context.receipt_key_id(), &receipt_payload));
+    answer["log"] = serde_json::json!({
+        "leaf_hash": STANDARD.encode(leaf_hash),
+        "promised_by": rfc3339(promised_by),
+        "proof": format!("/v1/verifications/{verification_id}/proof"),
+    });
+    let response_text = answer.to_string();
+
+    let record = OwnedVerification {
+        id: verification_id.clone(),
+        relying_party_id: party_id,
+        request_id: request.request_id.clone(),
+        request_sha256,
+        person_id: person.as_ref().map(|person| person.id),
+        subject_salt: salt,
+        purpose: request.purpose.clone(),
+        outcome,
+        reason,
+        response: response_text.clone(),
+        created_at_ms: now,
+    };
+    let merge_delay = context.max_merge_delay_millis;
+    let writer = context.writer.get_or_init(|| spawn_writer(state.store.clone(), merge_delay));
+    let (reply, replied) = tokio::sync::oneshot::channel();
+    writer
+        .send(WriteRequest { record, entry: entry_bytes, reply })
+        .map_err(|_| AppError::internal("the verification writer stopped"))?;
+    let recorded = replied
+        .await
+        .map_err(|_| AppError::internal("the verification writer dropped a request"))?
+        .map_err(AppError::internal)?;
+    if let Recorded::Existing(stored) = recorded {
+        return Ok(replay(stored, &request_sha256));
+    }
+    tracing::info!(relying_party = %runtime.party.name, outcome, reason = reason.unwrap_or(""), "verification");
+
+    // Enumeration defence: crossing the threshold throttles the relying party
+    // and appends an alert to the log.
+    if let Some(share) =
+        note_outcome(&runtime, outcome == "invalid" && matches!(reason, Some("not_found" | "mismatch")), now)
+    {
+        tracing::warn!(relying_party = %runtime.party.name, share, "relying party throttled for enumeration");
+        let alert = LogEntry {
+            v: 1,
+            kind: "rp.throttled".to_owned(),
+            time_unix_millis: now,
+            actor: "certeza".to_owned(),
+            purpose: "enumeration-defence".to_owned(),
+            subject_commitment: None,
+            details_hash: Some(sha256(format!("{}:{share:.3}", runtime.party.name).as_bytes())),
+        };
+        let bytes = alert.encode().map_err(AppError::internal)?;
+        let store = state.store.clone();
+        tokio::task::spawn_blocking(move || LogStore::new(&store).enqueue(&bytes, now, merge_delay))
+            .await
+            .map_err(AppError::internal)?
+            .map_err(AppError::internal)?;
+    }
+    Ok(json_response(StatusCode::OK, response_text))
+}
+
+fn certeza_crypto_random(buffer: &mut [u8]) -> Result<(), AppError> {
+    certeza_crypto::os_random(buffer).map_err(AppError::internal)
+}
+
+pub(crate) async fn proof(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(verification_id): Path<String>,
+) -> Result<Response, AppError> {
+    let runtime = authenticate(&state, &headers).await?;
+    let store = state.store.clone();
+    let party_id = runtime.party.id;
+    let receipt = tokio::task::spawn_blocking(move || {
+        let Some(pending_id) = store.verification_log_pending_id(party_id, &verification_id)? else {
+            return Ok::<_, certeza_store::StoreError>(Err(AppError::NotFound));
+        };
+        match LogStore::new(&store).receipt_for_pending(pending_id)? {
+            Some(receipt) => Ok(Ok(receipt)),
+            None => Ok(Err(AppError::Unavailable(
+                "the log entry is queued and not yet covered by a checkpoint; retry shortly".to_owned(),
+            ))),
+        }
+    })
+    .await
+    .map_err(AppError::internal)?
+    .map_err(AppError::internal)??;
+    let text = receipt.encode().map_err(AppError::internal)?;
+    let mut response = ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Ok(response)
+}
+
+/// `GET /v1/verifications/key`: the receipt verification key as a JWK.
+pub(crate) async fn receipt_key(State(state): State<AppState>) -> impl IntoResponse {
+    let context = &state.verification;
+    Json(serde_json::json!({
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "alg": "EdDSA",
+        "use": "sig",
+        "kid": context.receipt_key_id(),
+        "x": URL_SAFE_NO_PAD.encode(context.receipt_key.verifying_key().as_bytes()),
+    }))
+}

@@ -1,0 +1,494 @@
+//! Relying parties and the verifications they asked for.
+//!
+//! A verification is recorded together with its transparency-log entry in one
+//! transaction (queued submission), so an answered verification always reaches
+//! the log, and a log entry never exists without its verification.
+
+use rusqlite::{OptionalExtension, params};
+
+use crate::log::{LogStore, StoreTransaction};
+use crate::{PersonId, Store, StoreError};
+
+/// A registered relying party (a bank, an agency).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RelyingParty {
+    /// The database id.
+    pub id: i64,
+    /// The unique name.
+    pub name: String,
+    /// The policy, as JSON (interpreted by the HTTP layer).
+    pub policy: String,
+    /// When it was registered.
+    pub created_at_ms: u64,
+    /// When it was revoked, if it was.
+    pub revoked_at_ms: Option<u64>,
+}
+
+/// A verification to record.
+#[derive(Clone, Debug)]
+pub struct NewVerification<'a> {
+    /// The verification id given to the relying party.
+    pub id: &'a str,
+    /// Who asked.
+    pub relying_party_id: i64,
+    /// The relying party's idempotency key.
+    pub request_id: &'a str,
+    /// SHA-256 of the normalised request, so a reused request id with a
+    /// different request is detected.
+    pub request_sha256: [u8; 32],
+    /// The person the presented fields led to, if any.
+    pub person_id: Option<PersonId>,
+    /// The salt of the log entry's subject commitment (kept private).
+    pub subject_salt: [u8; 16],
+    /// The declared purpose.
+    pub purpose: &'a str,
+    /// `valid` or `invalid`.
+    pub outcome: &'a str,
+    /// The reason code of an invalid outcome.
+    pub reason: Option<&'a str>,
+    /// The JSON answer given (and given again for the same request id).
+    pub response: &'a str,
+    /// When it was answered.
+    pub created_at_ms: u64,
+}
+
+/// What recording a verification did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Recorded {
+    /// A new verification, with the pending id of its log entry.
+    New {
+        /// The log's pending id (the proof is fetched with it later).
+        pending_id: u64,
+    },
+    /// The relying party already asked with this request id: the earlier answer.
+    Existing(StoredResponse),
+}
+
+/// A verification as the citizen sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerificationListing {
+    /// The verification id.
+    pub id: String,
+    /// The relying party's name.
+    pub relying_party_name: String,
+    /// The declared purpose.
+    pub purpose: String,
+    /// `valid` or `invalid`.
+    pub outcome: String,
+    /// The reason code, if invalid.
+    pub reason: Option<String>,
+    /// When it happened.
+    pub created_at_ms: u64,
+    /// The pending id of its log entry.
+    pub log_pending_id: u64,
+    /// The salt of the entry's subject commitment.
+    pub subject_salt: Vec<u8>,
+}
+
+/// An answer given earlier for a request id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredResponse {
+    /// The JSON answer.
+    pub response: String,
+    /// SHA-256 of the request it answered.
+    pub request_sha256: Vec<u8>,
+}
+
+fn to_i64(value: u64) -> Result<i64, StoreError> {
+    i64::try_from(value).map_err(|_| StoreError::CorruptRecord("a number does not fit in 63 bits"))
+}
+
+fn to_u64(value: i64) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| StoreError::CorruptRecord("a stored number is negative"))
+}
+
+fn stored_response_in(
+    transaction: &mut StoreTransaction<'_, '_>,
+    relying_party_id: i64,
+    request_id: &str,
+) -> Result<Option<StoredResponse>, StoreError> {
+    match transaction {
+        StoreTransaction::Sqlite(sqlite) => Ok(sqlite
+            .prepare_cached(
+                "SELECT response, request_sha256 FROM verification WHERE relying_party_id = ?1 AND request_id = ?2",
+            )?
+            .query_row(params![relying_party_id, request_id], |row| {
+                Ok(StoredResponse { response: row.get(0)?, request_sha256: row.get(1)? })
+            })
+            .optional()?),
+        StoreTransaction::Postgres(postgres) => postgres
+            .query_opt(
+                "SELECT response, request_sha256 FROM verification WHERE relying_party_id = $1 AND request_id = $2",
+                &[&relying_party_id, &request_id],
+            )?
+            .map(|row| Ok(StoredResponse { response: row.try_get(0)?, request_sha256: row.try_get(1)? }))
+            .transpose(),
+    }
+}
+
+fn insert_verification(
+    transaction: &mut StoreTransaction<'_, '_>,
+    verification: &NewVerification<'_>,
+    pending_id: u64,
+) -> Result<(), StoreError> {
+    let created = to_i64(verification.created_at_ms)?;
+    let pending = to_i64(pending_id)?;
+    let person_id = verification.person_id.map(|id| id.to_vec());
+    match transaction {
+        StoreTransaction::Sqlite(sqlite) => {
+            sqlite
+                .prepare_cached(
+                    "INSERT INTO verification (id, relying_party_id, request_id, request_sha256, person_id, \
+                     subject_salt, purpose, outcome, reason, response, log_pending_id, created_at_ms) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                )?
+                .execute(params![
+                    verification.id,
+                    verification.relying_party_id,
+                    verification.request_id,
+                    &verification.request_sha256[..],
+                    person_id,
+                    &verification.subject_salt[..],
+                    verification.purpose,
+                    verification.outcome,
+                    verification.reason,
+                    verification.response,
+                    pending,
+                    created,
+                ])?;
+        }
+        StoreTransaction::Postgres(postgres) => {
+            postgres.execute(
+                "INSERT INTO verification (id, relying_party_id, request_id, request_sha256, person_id, \
+                 subject_salt, purpose, outcome, reason, response, log_pending_id, created_at_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                &[
+                    &verification.id,
+                    &verification.relying_party_id,
+                    &verification.request_id,
+                    &&verification.request_sha256[..],
+                    &person_id,
+                    &&verification.subject_salt[..],
+                    &verification.purpose,
+                    &verification.outcome,
+                    &verification.reason,
+                    &verification.response,
+                    &pending,
+                    &created,
+                ],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+const LISTING_SQL_SQLITE: &str = "SELECT v.id, r.name, v.purpose, v.outcome, v.reason, v.created_at_ms, \
+     v.log_pending_id, v.subject_salt FROM verification v JOIN relying_party r ON r.id = v.relying_party_id \
+     WHERE v.person_id = ?1 ORDER BY v.created_at_ms DESC, v.id LIMIT 500";
+
+const LISTING_SQL_POSTGRES: &str = "SELECT v.id, r.name, v.purpose, v.outcome, v.reason, v.created_at_ms, \
+     v.log_pending_id, v.subject_salt FROM verification v JOIN relying_party r ON r.id = v.relying_party_id \
+     WHERE v.person_id = $1 ORDER BY v.created_at_ms DESC, v.id LIMIT 500";
+
+impl Store {
+    /// Registers a relying party; its name and key hash must be unique.
+    pub fn add_relying_party(
+        &self,
+        name: &str,
+        api_key_sha256: &[u8; 32],
+        policy_json: &str,
+        now_unix_millis: u64,
+    ) -> Result<i64, StoreError> {
+        let now = to_i64(now_unix_millis)?;
+        match self {
+            Store::Sqlite(store) => store.with_connection(|connection| {
+                Ok(connection.query_row(
+                    "INSERT INTO relying_party (name, api_key_sha256, policy, created_at_ms) \
+                     VALUES (?1, ?2, ?3, ?4) RETURNING id",
+                    params![name, &api_key_sha256[..], policy_json, now],
+                    |row| row.get(0),
+                )?)
+            }),
+            Store::Postgres(store) => store.with_client(|client| {
+                Ok(client
+                    .query_one(
+                        "INSERT INTO relying_party (name, api_key_sha256, policy, created_at_ms) \
+                         VALUES ($1, $2, $3, $4) RETURNING id",
+                        &[&name, &&api_key_sha256[..], &policy_json, &now],
+                    )?
+                    .try_get(0)?)
+            }),
+        }
+    }
+
+    /// Every relying party, by name.
+    pub fn relying_parties(&self) -> Result<Vec<RelyingParty>, StoreError> {
+        const SQL: &str = "SELECT id, name, policy, created_at_ms, revoked_at_ms FROM relying_party ORDER BY name";
+        match self {
+            Store::Sqlite(store) => store.with_connection(|connection| {
+                let mut statement = connection.prepare(SQL)?;
+                let rows = statement.query_map([], |row| {
+                    Ok((row.get::<_, i64>(0)?, row.get(1)?, row.get(2)?, row.get::<_, i64>(3)?, row.get(4)?))
+                })?;
+                let mut parties = Vec::new();
+                for row in rows {
+                    let (id, name, policy, created, revoked): (i64, String, String, i64, Option<i64>) = row?;
+                    parties.push(RelyingParty {
+                        id,
+                        name,
+                        policy,
+                        created_at_ms: to_u64(created)?,
+                        revoked_at_ms: revoked.map(to_u64).transpose()?,
+                    });
+                }
+                Ok(parties)
+            }),
+            Store::Postgres(store) => store.with_client(|client| {
+                client
+                    .query(SQL, &[])?
+                    .iter()
+                    .map(|row| {
+                        Ok(RelyingParty {
+                            id: row.try_get(0)?,
+                            name: row.try_get(1)?,
+                            policy: row.try_get(2)?,
+                            created_at_ms: to_u64(row.try_get(3)?)?,
+                            revoked_at_ms: row.try_get::<_, Option<i64>>(4)?.map(to_u64).transpose()?,
+                        })
+                    })
+                    .collect()
+            }),
+        }
+    }
+
+    /// Revokes a relying party by name; false when there is no such party.
+    pub fn revoke_relying_party(&self, name: &str, now_unix_millis: u64) -> Result<bool, StoreError> {
+        let now = to_i64(now_unix_millis)?;
+        let changed = match self {
+            Store::Sqlite(store) => store.with_connection(|connection| {
+                Ok(connection.execute(
+                    "UPDATE relying_party SET revoked_at_ms = ?1 WHERE name = ?2 AND revoked_at_ms IS NULL",
+                    params![now, name],
+                )? as u64)
+            })?,
+            Store::Postgres(store) => store.with_client(|client| {
+                Ok(client.execute(
+                    "UPDATE relying_party SET revoked_at_ms = $1 WHERE name = $2 AND revoked_at_ms IS NULL",
+                    &[&now, &name],
+                )?)
+            })?,
+        };
+        Ok(changed > 0)
+    }
+
+    /// The relying party whose API key hashes to `api_key_sha256`.
+    pub fn relying_party_by_key(&self, api_key_sha256: &[u8; 32]) -> Result<Option<RelyingParty>, StoreError> {
+        let parties = self.relying_parties_where_key(api_key_sha256)?;
+        Ok(parties.into_iter().next())
+    }
+
+    fn relying_parties_where_key(&self, api_key_sha256: &[u8; 32]) -> Result<Vec<RelyingParty>, StoreError> {
+        match self {
+            Store::Sqlite(store) => store.with_connection(|connection| {
+                let found = connection
+                    .query_row(
+                        "SELECT id, name, policy, created_at_ms, revoked_at_ms FROM relying_party \
+                         WHERE api_key_sha256 = ?1",
+                        params![&api_key_sha256[..]],
+                        |row| {
+                            Ok((
+                                row.get::<_, i64>(0)?,
+                                row.get::<_, String>(1)?,
+                                row.get::<_, String>(2)?,
+                                row.get::<_, i64>(3)?,
+                                row.get::<_, Option<i64>>(4)?,
+                            ))
+                        },
+                    )
+                    .optional()?;
+                found
+                    .map(|(id, name, policy, created, revoked)| {
+                        Ok(RelyingParty {
+                            id,
+                            name,
+                            policy,
+                            created_at_ms: to_u64(created)?,
+                            revoked_at_ms: revoked.map(to_u64).transpose()?,
+                        })
+                    })
+                    .into_iter()
+                    .collect()
+            }),
+            Store::Postgres(store) => store.with_client(|client| {
+                client
+                    .query(
+                        "SELECT id, name, policy, created_at_ms, revoked_at_ms FROM relying_party \
+                         WHERE api_key_sha256 = $1",
+                        &[&&api_key_sha256[..]],
+                    )?
+                    .iter()
+                    .map(|row| {
+                        Ok(RelyingParty {
+                            id: row.try_get(0)?,
+                            name: row.try_get(1)?,
+                            policy: row.try_get(2)?,
+                            created_at_ms: to_u64(row.try_get(3)?)?,
+                            revoked_at_ms: row.try_get::<_, Option<i64>>(4)?.map(to_u64).transpose()?,
+                        })
+                    })
+                    .collect()
+            }),
+        }
+    }
+
+    /// The stored answer for a relying party's request id, if it asked before.
+    pub fn stored_verification_response(
+        &self,
+        relying_party_id: i64,
+        request_id: &str,
+    ) -> Result<Option<StoredResponse>, StoreError> {
+        match self {
+            Store::Sqlite(store) => store.with_connection(|connection| {
+                Ok(connection
+                    .prepare_cached(
+                        "SELECT response, request_sha256 FROM verification \
+                         WHERE relying_party_id = ?1 AND request_id = ?2",
+                    )?
+                    .query_row(params![relying_party_id, request_id], |row| {
+                        Ok(StoredResponse { response: row.get(0)?, request_sha256: row.get(1)? })
+                    })
+                    .optional()?)
+            }),
+            Store::Postgres(store) => store.with_client(|client| {
+                client
+                    .query_opt(
+                        "SELECT response, request_sha256 FROM verification \
+                         WHERE relying_party_id = $1 AND request_id = $2",
+                        &[&relying_party_id, &request_id],
+                    )?
+                    .map(|row| Ok(StoredResponse { response: row.try_get(0)?, request_sha256: row.try_get(1)? }))
+                    .transpose()
+            }),
+        }
+    }
+
+    /// Records a verification and queues its log entry in one transaction. If
+    /// the relying party already used this request id, nothing is written and
+    /// the earlier answer is returned.
+    pub fn record_verification(
+        &self,
+        verification: &NewVerification<'_>,
+        log_entry: &[u8],
+        max_merge_delay_millis: u64,
+    ) -> Result<Recorded, StoreError> {
+        let mut recorded = self.record_verifications(&[(verification.clone(), log_entry)], max_merge_delay_millis)?;
+        recorded.pop().ok_or(StoreError::CorruptRecord("a recorded batch lost an item"))
+    }
+
+    /// Records several verifications, each with its queued log entry, in ONE
+    /// transaction (group commit: one durable write for many answers). A
+    /// request id seen before, in the database or earlier in the batch, is not
+    /// written again; its earlier answer is returned in its place.
+    pub fn record_verifications(
+        &self,
+        batch: &[(NewVerification<'_>, &[u8])],
+        max_merge_delay_millis: u64,
+    ) -> Result<Vec<Recorded>, StoreError> {
+        LogStore::new(self).with_transaction(|transaction| {
+            let mut results = Vec::with_capacity(batch.len());
+            for (verification, log_entry) in batch {
+                if let Some(stored) =
+                    stored_response_in(transaction, verification.relying_party_id, verification.request_id)?
+                {
+                    results.push(Recorded::Existing(stored));
+                    continue;
+                }
+                let queued =
+                    transaction.enqueue_log_entry(log_entry, verification.created_at_ms, max_merge_delay_millis)?;
+                insert_verification(transaction, verification, queued.pending_id)?;
+                results.push(Recorded::New { pending_id: queued.pending_id });
+            }
+            Ok(results)
+        })
+    }
+
+    /// The pending log id of a relying party's verification.
+    pub fn verification_log_pending_id(
+        &self,
+        relying_party_id: i64,
+        verification_id: &str,
+    ) -> Result<Option<u64>, StoreError> {
+        let found: Option<i64> = match self {
+            Store::Sqlite(store) => store.with_connection(|connection| {
+                Ok(connection
+                    .prepare_cached("SELECT log_pending_id FROM verification WHERE relying_party_id = ?1 AND id = ?2")?
+                    .query_row(params![relying_party_id, verification_id], |row| row.get(0))
+                    .optional()?)
+            })?,
+            Store::Postgres(store) => store.with_client(|client| {
+                Ok(client
+                    .query_opt(
+                        "SELECT log_pending_id FROM verification WHERE relying_party_id = $1 AND id = $2",
+                        &[&relying_party_id, &verification_id],
+                    )?
+                    .map(|row| row.try_get(0))
+                    .transpose()?)
+            })?,
+        };
+        found.map(to_u64).transpose()
+    }
+
+    /// Every verification about one person, newest first (at most 500).
+    pub fn verifications_for_person(&self, person_id: &PersonId) -> Result<Vec<VerificationListing>, StoreError> {
+        match self {
+            Store::Sqlite(store) => store.with_connection(|connection| {
+                let mut statement = connection.prepare_cached(LISTING_SQL_SQLITE)?;
+                let rows = statement.query_map(params![&person_id[..]], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, String>(3)?,
+                        row.get::<_, Option<String>>(4)?,
+                        row.get::<_, i64>(5)?,
+                        row.get::<_, i64>(6)?,
+                        row.get::<_, Vec<u8>>(7)?,
+                    ))
+                })?;
+                let mut listings = Vec::new();
+                for row in rows {
+                    let (id, relying_party_name, purpose, outcome, reason, created, pending, subject_salt) = row?;
+                    listings.push(VerificationListing {
+                        id,
+                        relying_party_name,
+                        purpose,
+                        outcome,
+                        reason,
+                        created_at_ms: to_u64(created)?,
+                        log_pending_id: to_u64(pending)?,
+                        subject_salt,
+                    });
+                }
+                Ok(listings)
+            }),
+            Store::Postgres(store) => store.with_client(|client| {
+                client
+                    .query(LISTING_SQL_POSTGRES, &[&&person_id[..]])?
+                    .iter()
+                    .map(|row| {
+                        Ok(VerificationListing {
+                            id: row.try_get(0)?,
+                            relying_party_name: row.try_get(1)?,
+                            purpose: row.try_get(2)?,
+                            outcome: row.try_get(3)?,
+                            reason: row.try_get(4)?,
+                            created_at_ms: to_u64(row.try_get(5)?)?,
+                            log_pending_id: to_u64(row.try_get(6)?)?,
+                            subject_salt: row.try_get(7)?,
+                        })
+                    })
+                    .collect()
+            }),
+        }
+    }
+}
