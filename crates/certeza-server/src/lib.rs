@@ -14,6 +14,7 @@ mod error;
 mod i18n;
 pub mod log_routes;
 pub mod notifier;
+pub mod operations;
 mod pages;
 pub mod verification;
 pub mod witness_routes;
@@ -59,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/assets/certeza.css", get(pages::stylesheet))
         .route("/assets/mis-accesos.js", get(citizen::script))
+        .route("/assets/favicon.svg", get(pages::favicon))
         .route("/entrar", get(citizen::sign_in_form).post(citizen::sign_in))
         .route("/entrar/codigo", get(citizen::code_form).post(citizen::submit_code))
         .route("/salir", get(citizen::sign_out_page).post(citizen::sign_out))
@@ -69,9 +71,12 @@ pub fn router(state: AppState) -> Router {
         .route("/log/tile/{*rest}", get(log_routes::tile))
         .route("/v1/log/proof/{index}", get(log_routes::proof))
         .route("/v1/log/entries", post(log_routes::submit))
+        .route("/metrics", get(operations::metrics))
+        .route("/openapi.json", get(operations::openapi))
         .route("/v1/verifications", post(verification::create))
         .route("/v1/verifications/key", get(verification::receipt_key))
         .route("/v1/verifications/{id}/proof", get(verification::proof))
+        .route_layer(axum::middleware::from_fn(operations::count_requests))
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)

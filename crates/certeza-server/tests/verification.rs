@@ -277,3 +277,29 @@ async fn hammering_with_random_cics_throttles_and_logs_an_alert() {
     let pending_after = LogStore::new(&fixture.store).pending_count().unwrap();
     assert_eq!(pending_after - pending_before, 11, "10 verifications and one alert");
 }
+
+#[tokio::test]
+async fn openapi_and_metrics_describe_the_service() {
+    let fixture = fixture();
+    let response =
+        fixture.app.clone().oneshot(Request::get("/openapi.json").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let document =
+        json(&String::from_utf8(axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap().to_vec()).unwrap());
+    assert_eq!(document["openapi"], "3.1.0");
+    assert!(document["paths"]["/v1/verifications"]["post"].is_object());
+    assert_eq!(
+        document["components"]["schemas"]["VerificationRequest"]["properties"]["fields"]["properties"]
+            .as_object()
+            .unwrap()
+            .len(),
+        certeza_server::verification::ALL_FIELDS.len()
+    );
+
+    post(&fixture.app, Some("key-uno"), body("m-1", fields_of(&fixture.people[0]))).await;
+    let response = fixture.app.clone().oneshot(Request::get("/metrics").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = String::from_utf8(axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap().to_vec()).unwrap();
+    assert!(text.contains("certeza_http_requests_total{route=\"/v1/verifications\",status=\"200\"}"), "{text}");
+    assert!(!text.contains(fixture.people[0].cic.as_str()));
+}
