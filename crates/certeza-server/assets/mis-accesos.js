@@ -62,9 +62,10 @@
 
   // The log's verifier key: name+hexhash+base64(0x01 || 32-byte public key).
   async function parseVerifierKey(vkey) {
-    const parts = vkey.split("+");
-    if (parts.length !== 3) throw new Error("llave del registro mal formada");
-    const [name, hashHex, keyBase64] = parts;
+    // The name has no "+", the hash is 8 hex digits, and the base64 key may hold "+".
+    const match = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+={0,2})$/.exec(vkey);
+    if (!match) throw new Error("llave del registro mal formada");
+    const [, name, hashHex, keyBase64] = match;
     const keyBytes = fromBase64(keyBase64);
     if (keyBytes.length !== 33 || keyBytes[0] !== 0x01) throw new Error("la llave del registro no es Ed25519");
     const keyHash = fromHex(hashHex);

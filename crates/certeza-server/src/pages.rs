@@ -31,7 +31,8 @@ pub(crate) fn layout(title: &str, main: &str) -> Html<String> {
     Html(format!(
         "<!doctype html>\n<html lang=\"{language}\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{title} · Certeza</title>\n<link rel=\"stylesheet\" href=\"/assets/certeza.css\">\n</head>\n<body>\n\
+         <title>{title} · Certeza</title>\n<link rel=\"stylesheet\" href=\"/assets/certeza.css\">\n\
+         <link rel=\"icon\" href=\"/assets/favicon.svg\" type=\"image/svg+xml\">\n</head>\n<body>\n\
          <a class=\"saltar\" href=\"#contenido\">{skip}</a>\n\
          <header>\n<a class=\"brand\" href=\"/\">{brand}</a>\n\
          <nav aria-label=\"{nav_label}\"><ul>\
@@ -100,6 +101,12 @@ pub(crate) async fn landing(State(state): State<AppState>) -> Result<Html<String
         readyz = t("inicio-readyz"),
     );
     Ok(layout(&t("inicio-titulo"), &main))
+}
+
+const FAVICON: &str = include_str!("../assets/favicon.svg");
+
+pub(crate) async fn favicon() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=86400")], FAVICON)
 }
 
 pub(crate) async fn stylesheet() -> impl IntoResponse {

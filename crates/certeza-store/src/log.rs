@@ -109,6 +109,65 @@ pub enum PendingStatus {
     },
 }
 
+/// A counting semaphore.
+struct Gate {
+    free: std::sync::Mutex<usize>,
+    freed: std::sync::Condvar,
+}
+
+struct Permit<'a>(&'a Gate);
+
+impl Gate {
+    fn acquire(&self) -> Permit<'_> {
+        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        while *free == 0 {
+            free = self.freed.wait(free).unwrap_or_else(|p| p.into_inner());
+        }
+        *free -= 1;
+        Permit(self)
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        self.0.freed.notify_one();
+    }
+}
+
+/// How many synchronous submitters may query the store at once (well under
+/// the connection pool's idle limit).
+static WAITER_GATE: Gate = Gate { free: std::sync::Mutex::new(8), freed: std::sync::Condvar::new() };
+
+/// One entry waiting for a group commit.
+struct GroupRequest {
+    store: usize,
+    ticket: u64,
+    entry: Vec<u8>,
+    now: u64,
+    delay: u64,
+}
+
+#[derive(Default)]
+struct GroupState {
+    next_ticket: u64,
+    waiting: Vec<GroupRequest>,
+    /// The stores (by address) whose leader is committing now.
+    leading: Vec<usize>,
+    results: HashMap<u64, Result<Enqueued, String>>,
+}
+
+/// The process-wide group-commit queue of [`LogStore::enqueue_grouped`].
+struct GroupCommit {
+    state: std::sync::Mutex<GroupState>,
+    done: std::sync::Condvar,
+}
+
+static GROUP_COMMIT: std::sync::LazyLock<GroupCommit> = std::sync::LazyLock::new(|| GroupCommit {
+    state: std::sync::Mutex::new(GroupState::default()),
+    done: std::sync::Condvar::new(),
+});
+
 fn to_i64(value: u64) -> Result<i64, StoreError> {
     i64::try_from(value)
         .map_err(|_| StoreError::Log(certeza_log::Error::InvalidArgument(format!("{value} does not fit in 63 bits"))))
@@ -216,6 +275,68 @@ impl<'a> LogStore<'a> {
         self.with_transaction(|tx| tx.enqueue_log_entry(entry, now_unix_millis, max_merge_delay_millis))
     }
 
+    /// Queues `entry` like [`LogStore::enqueue`], but concurrent callers on
+    /// the same store share one transaction (group commit): the first caller
+    /// to find no commit in progress becomes the leader and commits every
+    /// entry queued so far; the others wait for its result. Under load this
+    /// turns one write transaction (and one wait for the write lock) per
+    /// entry into one per group.
+    pub fn enqueue_grouped(
+        &self,
+        entry: &[u8],
+        now_unix_millis: u64,
+        max_merge_delay_millis: u64,
+    ) -> Result<Enqueued, StoreError> {
+        check_entry(entry)?;
+        let key = match self {
+            LogStore::Sqlite(s) => std::ptr::from_ref(*s) as usize,
+            LogStore::Postgres(p) => std::ptr::from_ref(*p) as usize,
+        };
+        let group = &GROUP_COMMIT;
+        let mut state = group.state.lock().unwrap_or_else(|p| p.into_inner());
+        let ticket = state.next_ticket;
+        state.next_ticket += 1;
+        state.waiting.push(GroupRequest {
+            store: key,
+            ticket,
+            entry: entry.to_vec(),
+            now: now_unix_millis,
+            delay: max_merge_delay_millis,
+        });
+        loop {
+            if let Some(result) = state.results.remove(&ticket) {
+                return result.map_err(|message| StoreError::Log(certeza_log::Error::Storage(message)));
+            }
+            if !state.leading.contains(&key) {
+                state.leading.push(key);
+                let (mine, others): (Vec<_>, Vec<_>) =
+                    std::mem::take(&mut state.waiting).into_iter().partition(|r| r.store == key);
+                state.waiting = others;
+                drop(state);
+                let committed = self.with_transaction(|tx| {
+                    mine.iter().map(|r| tx.enqueue_log_entry(&r.entry, r.now, r.delay)).collect::<Result<Vec<_>, _>>()
+                });
+                state = group.state.lock().unwrap_or_else(|p| p.into_inner());
+                match committed {
+                    Ok(queued) => {
+                        for (request, queued) in mine.iter().zip(queued) {
+                            state.results.insert(request.ticket, Ok(queued));
+                        }
+                    }
+                    Err(error) => {
+                        for request in &mine {
+                            state.results.insert(request.ticket, Err(error.to_string()));
+                        }
+                    }
+                }
+                state.leading.retain(|k| *k != key);
+                group.done.notify_all();
+                continue;
+            }
+            state = group.done.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
     /// Queues `entry` durably and waits until a committed batch holds it,
     /// then returns its receipt against the latest signed checkpoint. The
     /// sequencer may run in this process (pass its `signal` to wake up at
@@ -231,11 +352,17 @@ impl<'a> LogStore<'a> {
         signal: Option<&IntegrationSignal>,
     ) -> Result<Receipt, StoreError> {
         let delay = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
-        let queued = self.enqueue(entry, now_unix_millis, delay)?;
+        let queued = self.enqueue_grouped(entry, now_unix_millis, delay)?;
         let deadline = Instant::now() + timeout;
         loop {
             let generation = signal.map(IntegrationSignal::generation);
-            if let Some(receipt) = self.receipt_for_pending(queued.pending_id)? {
+            // At most a few waiters query at once, so that hundreds of them
+            // share the connection pool instead of opening connections.
+            let found = {
+                let _permit = WAITER_GATE.acquire();
+                self.receipt_for_pending(queued.pending_id)?
+            };
+            if let Some(receipt) = found {
                 return Ok(receipt);
             }
             let remaining = deadline.saturating_duration_since(Instant::now());
@@ -644,11 +771,16 @@ where
         let mut insert = tx.prepare_cached(
             "INSERT INTO log_entry (idx, pending_id, leaf_hash, data, integrated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
-        let mut delete = tx.prepare_cached("DELETE FROM log_pending WHERE id = ?1")?;
         for e in &integration.entries {
-            let pending_id = to_i64(e.pending_id)?;
-            insert.execute(params![to_i64(e.index)?, pending_id, &e.leaf_hash[..], e.data, at])?;
-            if delete.execute([pending_id])? != 1 {
+            insert.execute(params![to_i64(e.index)?, to_i64(e.pending_id)?, &e.leaf_hash[..], e.data, at])?;
+        }
+        // The batch is the oldest pending entries in id order, so one range
+        // delete removes exactly them; the count proves nothing else went.
+        if let (Some(first), Some(last)) = (integration.entries.first(), integration.entries.last()) {
+            let deleted = tx
+                .prepare_cached("DELETE FROM log_pending WHERE id >= ?1 AND id <= ?2")?
+                .execute([to_i64(first.pending_id)?, to_i64(last.pending_id)?])?;
+            if deleted != integration.entries.len() {
                 return Err(too_few("the pending queue"));
             }
         }

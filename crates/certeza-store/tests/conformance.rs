@@ -185,3 +185,59 @@ fn unreachable_databases_are_loud_errors() {
     };
     assert!(error.to_string().contains("does not exist"));
 }
+
+/// Citizen sign-in storage: rate-limit counts, one-time codes with an attempt
+/// limit and expiry, single use, sessions, and the demo outbox.
+fn citizen_story(store: &Store) {
+    use certeza_store::citizen::NewSignInCode;
+    let person = [7u8; 16];
+    assert_eq!(store.record_sign_in_request(&person, 1_000, 0).unwrap(), 1);
+    assert_eq!(store.record_sign_in_request(&person, 2_000, 0).unwrap(), 2);
+    assert_eq!(
+        store.record_sign_in_request(&person, 3_000, 2_500).unwrap(),
+        1,
+        "older requests fall out of the window"
+    );
+
+    let code = NewSignInCode {
+        token_sha256: [1; 32],
+        person_id: person,
+        code_sha256: [2; 32],
+        created_at_ms: 1_000,
+        expires_at_ms: 301_000,
+    };
+    store.add_sign_in_code(&code).unwrap();
+    for expected in 1..=3 {
+        let attempt = store.attempt_sign_in_code(&[1; 32], 2_000, 3).unwrap().unwrap();
+        assert_eq!((attempt.attempts, attempt.person_id, attempt.code_sha256), (expected, person, [2; 32]));
+    }
+    assert!(store.attempt_sign_in_code(&[1; 32], 2_000, 3).unwrap().is_none(), "out of attempts");
+
+    store.add_sign_in_code(&NewSignInCode { token_sha256: [3; 32], ..code.clone() }).unwrap();
+    assert!(store.attempt_sign_in_code(&[3; 32], 301_000, 5).unwrap().is_none(), "expired");
+    assert!(store.attempt_sign_in_code(&[3; 32], 300_999, 5).unwrap().is_some());
+    assert!(store.use_sign_in_code(&[3; 32], &person, &[9; 32], 3_000, 1_803_000).unwrap());
+    assert!(!store.use_sign_in_code(&[3; 32], &person, &[8; 32], 3_000, 1_803_000).unwrap(), "single use");
+    assert_eq!(store.citizen_session(&[9; 32], 1_802_999).unwrap(), Some(person));
+    assert_eq!(store.citizen_session(&[9; 32], 1_803_000).unwrap(), None, "expired session");
+    assert_eq!(store.citizen_session(&[8; 32], 3_000).unwrap(), None);
+    store.end_citizen_session(&[9; 32]).unwrap();
+    assert_eq!(store.citizen_session(&[9; 32], 4_000).unwrap(), None);
+    store.purge_citizen_rows(10_000_000, 10_000_000).unwrap();
+    assert_eq!(store.record_sign_in_request(&person, 10_000_001, 0).unwrap(), 1, "purged");
+
+    store.add_outbox_message("sms", "•••• ••78", "primero", 1).unwrap();
+    store.add_outbox_message("email", "m•••@example.mx", "segundo", 2).unwrap();
+    let messages = store.outbox_messages(10).unwrap();
+    assert_eq!(messages.iter().map(|message| message.body.as_str()).collect::<Vec<_>>(), ["segundo", "primero"]);
+    assert_eq!(messages[1].destination, "•••• ••78");
+}
+
+#[test]
+fn every_backend_tells_the_citizen_story() {
+    let directory = tempfile::tempdir().unwrap();
+    citizen_story(&Store::open(&format!("sqlite://{}", directory.path().join("citizen.db").display())).unwrap());
+    if let Some(database) = ThrowawayPostgres::create() {
+        citizen_story(&Store::open(&database.url).unwrap());
+    }
+}
