@@ -21,7 +21,7 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens or creates the database file at `path` and applies pending migrations.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let store = Self { path: path.to_owned(), connections: Pool::new(16) };
+        let store = Self { path: path.to_owned(), connections: Pool::new(64) };
         let mut connection = store.connect()?;
         apply_migrations(&mut connection, SQLITE)?;
         create_indexes(&connection)?;
