@@ -50,6 +50,7 @@ impl SqliteStore {
                  PRAGMA busy_timeout = 10000;
                  PRAGMA foreign_keys = ON;
                  PRAGMA cache_size = -262144;
+                 PRAGMA wal_autocheckpoint = 8192;
                  PRAGMA threads = 2;",
             )
             .map_err(|error| unreachable(error.to_string()))?;
@@ -235,7 +236,7 @@ impl RegistryStore for SqliteStore {
                 }
             }
             transaction.commit()?;
-            connection.pragma_update(None, "wal_autocheckpoint", 1000)?;
+            connection.pragma_update(None, "wal_autocheckpoint", 8192)?;
             Ok(people.len() as u64)
         })
     }
