@@ -19,6 +19,11 @@ pub enum KeyKind {
     BlindIndex,
     /// Ed25519 seed signing the transparency log's checkpoints.
     LogSigning,
+    /// Ed25519 seed signing QR credentials and the status list; created on first
+    /// use (not by `ensure_all`, and not required by `load`).
+    CredentialIssuer,
+    /// Ed25519 seed signing the credential trust list; created on first use.
+    TrustRoot,
 }
 
 impl KeyKind {
@@ -28,11 +33,15 @@ impl KeyKind {
             KeyKind::Data => "data",
             KeyKind::BlindIndex => "index",
             KeyKind::LogSigning => "log",
+            KeyKind::CredentialIssuer => "issuer",
+            KeyKind::TrustRoot => "trust-root",
         }
     }
 
     fn from_name(name: &str) -> Option<Self> {
-        [KeyKind::Data, KeyKind::BlindIndex, KeyKind::LogSigning].into_iter().find(|kind| kind.name() == name)
+        [KeyKind::Data, KeyKind::BlindIndex, KeyKind::LogSigning, KeyKind::CredentialIssuer, KeyKind::TrustRoot]
+            .into_iter()
+            .find(|kind| kind.name() == name)
     }
 }
 
@@ -79,8 +88,9 @@ impl KeyDirectory {
         &self.path
     }
 
-    /// Creates the directory (mode 0700) and one key of every kind that is missing.
-    /// Returns the kinds that were created.
+    /// Creates the directory (mode 0700) and one key of every kind a server needs
+    /// (data, blind index, log signing) that is missing. Returns the kinds that were
+    /// created. Credential keys are created on first use.
     pub fn ensure_all(&self, now_unix_seconds: u64) -> Result<Vec<KeyKind>, CryptoError> {
         self.create_directory()?;
         let mut created = Vec::new();

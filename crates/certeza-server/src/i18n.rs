@@ -18,6 +18,7 @@ const ES_MX: &[(&str, &str)] = &[
     ("comun.ftl", include_str!("../locales/es-MX/comun.ftl")),
     ("inicio.ftl", include_str!("../locales/es-MX/inicio.ftl")),
     ("ciudadania.ftl", include_str!("../locales/es-MX/ciudadania.ftl")),
+    ("credenciales.ftl", include_str!("../locales/es-MX/credenciales.ftl")),
 ];
 
 /// The language tag of every page.
@@ -111,7 +112,12 @@ mod tests {
 
     #[test]
     fn every_message_used_by_the_code_exists() {
-        let sources = [include_str!("pages.rs"), include_str!("citizen.rs"), include_str!("lib.rs")];
+        let sources = [
+            include_str!("pages.rs"),
+            include_str!("citizen.rs"),
+            include_str!("lib.rs"),
+            include_str!("credential_routes.rs"),
+        ];
         let mut checked = 0;
         for source in sources {
             for (start, _) in source.match_indices("t(\"").chain(source.match_indices("t_args(\"")) {
@@ -135,6 +141,18 @@ mod tests {
                 .iter()
                 .map(|reason| format!("resultado-{reason}")),
         );
+        let built = built
+            .chain(
+                ["malformed", "unknown-key", "bad-signature", "expired", "not-yet-valid", "revoked"]
+                    .iter()
+                    .map(|reason| format!("razon-{reason}")),
+            )
+            .chain(["cpv", "constancia", "cita"].iter().map(|kind| format!("documento-{kind}")))
+            .chain(
+                ["nombre", "curp", "clave-elector", "emision", "sexo", "nacimiento", "asunto"]
+                    .iter()
+                    .map(|field| format!("campo-{field}")),
+            );
         for id in built {
             assert!(BUNDLE.get_message(&id).is_some(), "message {id:?} is missing from the catalogue");
         }

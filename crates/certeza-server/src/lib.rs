@@ -10,6 +10,8 @@
 #![forbid(unsafe_code)]
 
 pub mod citizen;
+pub mod credential_routes;
+pub mod credentials;
 mod error;
 mod i18n;
 pub mod log_routes;
@@ -50,6 +52,8 @@ pub struct AppState {
     pub verification: Arc<verification::VerificationContext>,
     /// Citizen sign-in and `/mis-accesos`.
     pub citizen: Arc<citizen::CitizenContext>,
+    /// QR credentials: issuance, trust list, status list, `/verificar`.
+    pub credentials: Arc<credential_routes::CredentialContext>,
 }
 
 /// The whole HTTP service.
@@ -76,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/verifications", post(verification::create))
         .route("/v1/verifications/key", get(verification::receipt_key))
         .route("/v1/verifications/{id}/proof", get(verification::proof))
+        .merge(credential_routes::routes())
         .route_layer(axum::middleware::from_fn(operations::count_requests))
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -41,6 +41,14 @@ fn state(directory: &std::path::Path) -> AppState {
         log: Arc::new(log),
         verification: Arc::new(verification_context(directory)),
         citizen: Arc::new(citizen),
+        credentials: certeza_server::credential_routes::context(
+            certeza_server::credentials::CredentialAuthority::new(
+                directory,
+                "certeza.test",
+                "https://certeza.test/credentials/status",
+            ),
+            "issuer-secret",
+        ),
     }
 }
 

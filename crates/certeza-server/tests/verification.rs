@@ -89,6 +89,14 @@ fn fixture() -> Fixture {
         log: Arc::new(log),
         verification: Arc::new(verification),
         citizen: Arc::new(citizen),
+        credentials: certeza_server::credential_routes::context(
+            certeza_server::credentials::CredentialAuthority::new(
+                directory.path(),
+                "certeza.test",
+                "https://certeza.test/credentials/status",
+            ),
+            "issuer-secret",
+        ),
     };
     Fixture { _directory: directory, app: router(state), store, people, receipt_key }
 }

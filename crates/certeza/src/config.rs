@@ -25,6 +25,31 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// Transparency log settings.
     pub log: LogConfig,
+    /// QR credential settings.
+    pub credentials: CredentialsConfig,
+}
+
+/// QR credential settings.
+#[derive(Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CredentialsConfig {
+    /// The issuer name written into every credential (`iss`) and the trust list.
+    pub issuer: String,
+    /// The URI of the status list, as credentials reference it (where the server
+    /// publishes `GET /credentials/status`).
+    pub status_uri: String,
+    /// Bearer token for `POST /v1/credentials`; empty disables the endpoint.
+    pub issuer_token: String,
+}
+
+impl Default for CredentialsConfig {
+    fn default() -> Self {
+        Self {
+            issuer: "certeza.example".to_owned(),
+            status_uri: "https://certeza.example/credentials/status".to_owned(),
+            issuer_token: String::new(),
+        }
+    }
 }
 
 /// Transparency log settings.
@@ -113,6 +138,12 @@ impl std::fmt::Debug for Config {
             .field("log.submit_token", &if self.log.submit_token.is_empty() { "" } else { "[REDACTED]" })
             .field("log.lease_ttl_ms", &self.log.lease_ttl_ms)
             .field("log.witnesses", &self.log.witnesses)
+            .field("credentials.issuer", &self.credentials.issuer)
+            .field("credentials.status_uri", &self.credentials.status_uri)
+            .field(
+                "credentials.issuer_token",
+                &if self.credentials.issuer_token.is_empty() { "" } else { "[REDACTED]" },
+            )
             .finish()
     }
 }
@@ -282,7 +313,10 @@ pub fn initial_config_file() -> String {
      # After a crash, the sequencer's lease passes to a restarted or other instance after this long.\n\
      lease_ttl_ms = 10000\n\
      # Witnesses asked to cosign each checkpoint (C2SP tlog-witness), e.g.\n\
-     # [[log.witnesses]]\n# url = \"http://witness.example:8090\"\n# vkey = \"witness-name+0123abcd+BASE64\"\n"
+     # [[log.witnesses]]\n# url = \"http://witness.example:8090\"\n# vkey = \"witness-name+0123abcd+BASE64\"\n\n\
+     [credentials]\n# The issuer name (iss) of QR credentials and the URI their status list is published at.\n\
+     issuer = \"certeza.example\"\nstatus_uri = \"https://certeza.example/credentials/status\"\n\
+     # Bearer token for POST /v1/credentials (empty: disabled); prefer issuer_token_file.\nissuer_token = \"\"\n"
         .to_owned()
 }
 
@@ -352,6 +386,7 @@ mod tests {
         let mut config = Config::default();
         config.database.url = "postgres://app:topsecret@db/certeza".to_owned();
         config.log.submit_token = "token-topsecret".to_owned();
+        config.credentials.issuer_token = "issuer-topsecret".to_owned();
         let shown = format!("{config:?}");
         assert!(!shown.contains("topsecret"), "{shown}");
     }

@@ -41,6 +41,10 @@ pub(crate) fn run_demo(data: &Path, flags: &FlagOverrides, people: u64) -> anyho
     }
     let samples = sample_people(people);
     let api_key = demo_relying_party(&context, data)?;
+    let credential = match samples.iter().find(|person| person.status.is_vigente()) {
+        Some(person) => Some(crate::credential::demo_credential(&context, person)?),
+        None => None,
+    };
     let data = data.to_owned();
     let origin = context.config.log.origin.clone();
     let vkey = context.log_signer()?.verifier_key_string();
@@ -65,6 +69,14 @@ pub(crate) fn run_demo(data: &Path, flags: &FlagOverrides, people: u64) -> anyho
                 "checkpoint": format!("{base_url}/log/checkpoint"),
                 "audit_command": format!("certeza log audit {base_url}/log --vkey '{vkey}'"),
             },
+            "credential": credential.as_ref().map(|(code, png)| json!({
+                "code": code,
+                "png": png.display().to_string(),
+                "verify_command": format!("certeza --data {} credential verify {}", data.display(), png.display()),
+                "verificar": format!("{base_url}/verificar"),
+                "trust_list": format!("{base_url}/credentials/trust-list"),
+                "status_list": format!("{base_url}/credentials/status"),
+            })),
         });
         let path = data.join(DEMO_JSON);
         std::fs::write(&path, serde_json::to_string_pretty(&description)? + "\n")
@@ -93,6 +105,11 @@ pub(crate) fn run_demo(data: &Path, flags: &FlagOverrides, people: u64) -> anyho
         }
         println!("Transparency log: {base_url}/log/checkpoint (verifier key {vkey})");
         println!("Audit it: certeza log audit {base_url}/log --vkey '{vkey}'");
+        if let Some((_, png)) = &credential {
+            println!("A signed QR credential of the first sample person: {}", png.display());
+            println!("  verify it: certeza --data {} credential verify {}", data.display(), png.display());
+            println!("  or upload it (or a photo of it) at {base_url}/verificar");
+        }
         println!("The same is in {}.\n", path.display());
         Ok(())
     })

@@ -4,6 +4,7 @@
 mod audit;
 mod bench;
 mod config;
+mod credential;
 mod demo;
 mod import;
 mod logging;
@@ -75,6 +76,9 @@ enum Command {
     /// Load generators for the benchmarks in BENCHMARKS.md.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Signed QR credentials: issue, verify, revoke, rotate-key, bench.
+    #[command(subcommand)]
+    Credential(credential::CredentialCommand),
     /// Run a C2SP tlog-witness that cosigns the checkpoints of the given logs.
     Witness {
         /// The address to listen on.
@@ -260,6 +264,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Registry(command) => registry_command(&cli.data, command),
+        Command::Credential(command) => credential::run(&cli.data, command),
         Command::Log(LogCommand::Audit { url, vkey, state }) => audit::audit(&url, &vkey, &state),
         Command::Log(LogCommand::VerifyReceipt { file, vkey, entry }) => {
             audit::verify_receipt_file(&file, &vkey, entry.as_deref())
@@ -405,6 +410,10 @@ pub(crate) fn serve_until_signal(
         context.config.log.origin.clone(),
         context.config.log.max_merge_delay_ms,
     ));
+    let credentials = certeza_server::credential_routes::context(
+        credential::authority(&context.data, &context.config),
+        &context.config.credentials.issuer_token,
+    );
     let store = std::sync::Arc::new(context.store);
     // Citizen sign-in codes: the demo's outbox; no production channel yet.
     let notifier: std::sync::Arc<dyn certeza_server::notifier::Notifier> = if demo {
@@ -435,6 +444,7 @@ pub(crate) fn serve_until_signal(
             log: log_context,
             verification: verification_context,
             citizen: citizen_context,
+            credentials,
         };
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
