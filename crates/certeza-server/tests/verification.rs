@@ -311,3 +311,41 @@ async fn openapi_and_metrics_describe_the_service() {
     assert!(text.contains("certeza_http_requests_total{route=\"/v1/verifications\",status=\"200\"}"), "{text}");
     assert!(!text.contains(fixture.people[0].cic.as_str()));
 }
+
+async fn issue_credential(app: &Router, token: Option<&str>, body: serde_json::Value) -> (StatusCode, String) {
+    let mut request = Request::post("/v1/credentials").header("content-type", "application/json");
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let response = app.clone().oneshot(request.body(Body::from(body.to_string())).unwrap()).await.unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    (status, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+#[tokio::test]
+async fn the_issuer_endpoint_issues_verifiable_credentials_and_refuses_the_rest() {
+    let fixture = fixture();
+    let person = &fixture.people[0];
+    let request = serde_json::json!({ "curp": person.curp.as_str() });
+    assert_eq!(issue_credential(&fixture.app, None, request.clone()).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(issue_credential(&fixture.app, Some("wrong"), request.clone()).await.0, StatusCode::UNAUTHORIZED);
+
+    let (status, text) = issue_credential(&fixture.app, Some("issuer-secret"), request).await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    let answer = json(&text);
+    let code = answer["code"].as_str().unwrap();
+    assert!(code.starts_with("CZ1:"));
+    let decoded = certeza_credential::decode(code).unwrap();
+    assert_eq!(decoded.encode(), code);
+
+    // A stolen credential gets no cpv, an unknown person is not found, a bad CURP is a 400.
+    let stolen = serde_json::json!({ "curp": fixture.people[1].curp.as_str() });
+    assert_eq!(issue_credential(&fixture.app, Some("issuer-secret"), stolen).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    let unknown = serde_json::json!({ "curp": "BOXW310820HNERXN09" });
+    assert_eq!(issue_credential(&fixture.app, Some("issuer-secret"), unknown).await.0, StatusCode::NOT_FOUND);
+    let malformed = serde_json::json!({ "curp": "BOXW310820HNERXN08" });
+    let (status, text) = issue_credential(&fixture.app, Some("issuer-secret"), malformed).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(!text.contains("BOXW310820HNERXN08"));
+}
