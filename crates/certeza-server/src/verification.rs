@@ -112,7 +112,10 @@ fn spawn_writer(
             }
             let items: Vec<(NewVerification<'_>, &[u8])> =
                 batch.iter().map(|request| (request.record.borrowed(), request.entry.as_slice())).collect();
-            match store.record_verifications(&items, max_merge_delay_millis) {
+            let started = std::time::Instant::now();
+            let written = store.record_verifications(&items, max_merge_delay_millis);
+            tracing::debug!(batch = items.len(), micros = started.elapsed().as_micros() as u64, "group commit");
+            match written {
                 Ok(results) => {
                     drop(items);
                     for (request, result) in batch.into_iter().zip(results) {

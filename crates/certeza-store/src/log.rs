@@ -249,7 +249,7 @@ impl<'a> LogStore<'a> {
         work: impl FnOnce(&mut StoreTransaction<'_, '_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         match self {
-            LogStore::Sqlite(s) => s.with_connection(|c| {
+            LogStore::Sqlite(s) => s.with_write_connection(|c| {
                 let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                 let value = work(&mut StoreTransaction::Sqlite(&tx))?;
                 tx.commit()?;
@@ -905,7 +905,7 @@ impl LogStorage for LogStore<'_> {
         F: FnOnce(Option<&SignedCheckpoint>, Vec<PendingEntry>) -> Result<Option<Integration>, certeza_log::Error>,
     {
         match self {
-            LogStore::Sqlite(s) => s.with_connection(|c| sqlite_integrate(c, lease, max_entries, build)),
+            LogStore::Sqlite(s) => s.with_write_connection(|c| sqlite_integrate(c, lease, max_entries, build)),
             LogStore::Postgres(p) => p.with_client(|c| postgres_integrate(c, lease, max_entries, build)),
         }
     }

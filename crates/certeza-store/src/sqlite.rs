@@ -16,12 +16,17 @@ use crate::{
 pub struct SqliteStore {
     path: PathBuf,
     connections: Pool<Connection>,
+    /// SQLite has one writer at a time. Writers of this process queue on this
+    /// mutex (woken at once when it is free) instead of SQLite's busy handler,
+    /// which polls with sleeps of up to 100 ms; other processes still meet
+    /// the busy timeout.
+    writer: std::sync::Mutex<()>,
 }
 
 impl SqliteStore {
     /// Opens or creates the database file at `path` and applies pending migrations.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let store = Self { path: path.to_owned(), connections: Pool::new(64) };
+        let store = Self { path: path.to_owned(), connections: Pool::new(64), writer: std::sync::Mutex::new(()) };
         let mut connection = store.connect()?;
         apply_migrations(&mut connection, SQLITE)?;
         create_indexes(&connection)?;
@@ -55,6 +60,16 @@ impl SqliteStore {
             )
             .map_err(|error| unreachable(error.to_string()))?;
         Ok(connection)
+    }
+
+    /// Runs `work`, which writes, with a pooled connection while holding this
+    /// process's writer lock.
+    pub fn with_write_connection<T>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let _writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.with_connection(work)
     }
 
     /// Runs `work` with a pooled connection.
@@ -157,7 +172,7 @@ fn person_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SealedPerson> {
 
 impl RegistryStore for SqliteStore {
     fn upsert_people(&self, people: &[SealedPerson], now_unix_millis: u64) -> Result<UpsertOutcome, StoreError> {
-        self.with_connection(|connection| {
+        self.with_write_connection(|connection| {
             let transaction = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let mut outcome = UpsertOutcome::default();
             {
@@ -193,7 +208,7 @@ impl RegistryStore for SqliteStore {
     }
 
     fn set_status(&self, id: &PersonId, status: &str, now_unix_millis: u64) -> Result<bool, StoreError> {
-        self.with_connection(|connection| {
+        self.with_write_connection(|connection| {
             let changed = connection.execute(
                 "UPDATE person SET status = ?1, updated_at_ms = ?2 WHERE id = ?3",
                 params![status, now_unix_millis as i64, id],
@@ -210,7 +225,7 @@ impl RegistryStore for SqliteStore {
     }
 
     fn begin_bulk_load(&self) -> Result<bool, StoreError> {
-        self.with_connection(|connection| {
+        self.with_write_connection(|connection| {
             let transaction = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let empty: bool =
                 transaction.query_row("SELECT NOT EXISTS (SELECT 1 FROM person)", [], |row| row.get(0))?;
@@ -225,7 +240,7 @@ impl RegistryStore for SqliteStore {
     }
 
     fn insert_people_bulk(&self, people: &[SealedPerson], now_unix_millis: u64) -> Result<u64, StoreError> {
-        self.with_connection(|connection| {
+        self.with_write_connection(|connection| {
             // A large WAL between checkpoints: appended pages are copied once.
             connection.pragma_update(None, "wal_autocheckpoint", 65536)?;
             let transaction = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
