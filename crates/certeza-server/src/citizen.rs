@@ -121,8 +121,8 @@ fn set_cookie(state: &AppState, name: &str, value: &str, path: &str, max_age_sec
 }
 
 /// A cross-site form post is refused: when the browser names the request's
-/// origin, it must be this host.
-fn same_origin(headers: &HeaderMap) -> bool {
+/// origin, it must be this host. Every form handler of the server uses this.
+pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
     if headers.get("sec-fetch-site").and_then(|value| value.to_str().ok()) == Some("cross-site") {
         return false;
     }

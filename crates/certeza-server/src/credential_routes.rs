@@ -269,17 +269,6 @@ fn page_response(status: StatusCode, html: Html<String>) -> Response {
     response
 }
 
-/// A cross-site form post is refused (the same rule as the citizen forms).
-fn same_origin(headers: &HeaderMap) -> bool {
-    if headers.get("sec-fetch-site").and_then(|value| value.to_str().ok()) == Some("cross-site") {
-        return false;
-    }
-    let Some(origin) = headers.get(header::ORIGIN) else { return true };
-    let Some(host) = headers.get(header::HOST).and_then(|value| value.to_str().ok()) else { return false };
-    let Ok(origin) = origin.to_str() else { return false };
-    origin.split_once("://").map(|(_, rest)| rest) == Some(host)
-}
-
 fn code_fields(with_curp: bool) -> String {
     let curp = if with_curp {
         format!(
@@ -461,7 +450,7 @@ pub(crate) async fn verify_submit(
     headers: HeaderMap,
     form: Result<Form<CodeForm>, FormRejection>,
 ) -> Result<Response, AppError> {
-    if !same_origin(&headers) {
+    if !crate::citizen::same_origin(&headers) {
         return Ok(problem_response(StatusCode::FORBIDDEN, "Forbidden", Some("cross-site form posts are refused")));
     }
     let Ok(Form(form)) = form else {
@@ -517,7 +506,7 @@ pub(crate) async fn receipt_submit(
     headers: HeaderMap,
     form: Result<Form<CodeForm>, FormRejection>,
 ) -> Result<Response, AppError> {
-    if !same_origin(&headers) {
+    if !crate::citizen::same_origin(&headers) {
         return Ok(problem_response(StatusCode::FORBIDDEN, "Forbidden", Some("cross-site form posts are refused")));
     }
     let Ok(Form(form)) = form else {

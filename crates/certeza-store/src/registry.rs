@@ -9,22 +9,17 @@ use certeza_crypto::{BlindIndex, BlindIndexer, LoadedKeys, Sealer};
 
 use crate::{PersonId, PersonIndexes, SealedPerson, StoreError};
 
-/// The sealed fields, in the order they are stored: every CSV column but the status.
-pub const SEALED_FIELDS: [&str; 13] = [
-    "curp",
-    "given_names",
-    "first_surname",
-    "second_surname",
-    "birth_date",
-    "sex",
-    "birth_state",
-    "clave_elector",
-    "cic",
-    "ocr",
-    "emission",
-    "phone",
-    "email",
-];
+/// The sealed fields, in the order they are stored: every CSV column but the
+/// status (the last column), which stays in clear for the hot path.
+pub const SEALED_FIELDS: [&str; 13] = {
+    let mut fields = [""; 13];
+    let mut position = 0;
+    while position < 13 {
+        fields[position] = PERSON_CSV_HEADER[position];
+        position += 1;
+    }
+    fields
+};
 
 /// Blind-index field names (domain separation inside the HMAC).
 pub mod index_field {

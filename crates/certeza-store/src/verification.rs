@@ -223,42 +223,48 @@ impl Store {
 
     /// Every relying party, by name.
     pub fn relying_parties(&self) -> Result<Vec<RelyingParty>, StoreError> {
-        const SQL: &str = "SELECT id, name, policy, created_at_ms, revoked_at_ms FROM relying_party ORDER BY name";
-        match self {
+        self.query_relying_parties(None)
+    }
+
+    /// Relying parties, all of them or the one whose key hashes to `api_key_sha256`.
+    fn query_relying_parties(&self, api_key_sha256: Option<&[u8; 32]>) -> Result<Vec<RelyingParty>, StoreError> {
+        const COLUMNS: &str = "SELECT id, name, policy, created_at_ms, revoked_at_ms FROM relying_party";
+        let key = api_key_sha256.map(|key| key.to_vec());
+        let rows: Vec<(i64, String, String, i64, Option<i64>)> = match self {
             Store::Sqlite(store) => store.with_connection(|connection| {
-                let mut statement = connection.prepare(SQL)?;
-                let rows = statement.query_map([], |row| {
-                    Ok((row.get::<_, i64>(0)?, row.get(1)?, row.get(2)?, row.get::<_, i64>(3)?, row.get(4)?))
+                let sql = match key {
+                    Some(_) => format!("{COLUMNS} WHERE api_key_sha256 = ?1"),
+                    None => format!("{COLUMNS} WHERE ?1 IS NULL ORDER BY name"),
+                };
+                let mut statement = connection.prepare_cached(&sql)?;
+                let rows = statement.query_map(params![key], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
                 })?;
-                let mut parties = Vec::new();
-                for row in rows {
-                    let (id, name, policy, created, revoked): (i64, String, String, i64, Option<i64>) = row?;
-                    parties.push(RelyingParty {
-                        id,
-                        name,
-                        policy,
-                        created_at_ms: to_u64(created)?,
-                        revoked_at_ms: revoked.map(to_u64).transpose()?,
-                    });
-                }
-                Ok(parties)
-            }),
+                Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            })?,
             Store::Postgres(store) => store.with_client(|client| {
-                client
-                    .query(SQL, &[])?
-                    .iter()
+                let rows = match &key {
+                    Some(key) => client.query(&format!("{COLUMNS} WHERE api_key_sha256 = $1"), &[key])?,
+                    None => client.query(&format!("{COLUMNS} ORDER BY name"), &[])?,
+                };
+                rows.iter()
                     .map(|row| {
-                        Ok(RelyingParty {
-                            id: row.try_get(0)?,
-                            name: row.try_get(1)?,
-                            policy: row.try_get(2)?,
-                            created_at_ms: to_u64(row.try_get(3)?)?,
-                            revoked_at_ms: row.try_get::<_, Option<i64>>(4)?.map(to_u64).transpose()?,
-                        })
+                        Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?, row.try_get(4)?))
                     })
-                    .collect()
-            }),
-        }
+                    .collect::<Result<Vec<_>, StoreError>>()
+            })?,
+        };
+        rows.into_iter()
+            .map(|(id, name, policy, created, revoked)| {
+                Ok(RelyingParty {
+                    id,
+                    name,
+                    policy,
+                    created_at_ms: to_u64(created)?,
+                    revoked_at_ms: revoked.map(to_u64).transpose()?,
+                })
+            })
+            .collect()
     }
 
     /// Revokes a relying party by name; false when there is no such party.
@@ -283,62 +289,7 @@ impl Store {
 
     /// The relying party whose API key hashes to `api_key_sha256`.
     pub fn relying_party_by_key(&self, api_key_sha256: &[u8; 32]) -> Result<Option<RelyingParty>, StoreError> {
-        let parties = self.relying_parties_where_key(api_key_sha256)?;
-        Ok(parties.into_iter().next())
-    }
-
-    fn relying_parties_where_key(&self, api_key_sha256: &[u8; 32]) -> Result<Vec<RelyingParty>, StoreError> {
-        match self {
-            Store::Sqlite(store) => store.with_connection(|connection| {
-                let found = connection
-                    .query_row(
-                        "SELECT id, name, policy, created_at_ms, revoked_at_ms FROM relying_party \
-                         WHERE api_key_sha256 = ?1",
-                        params![&api_key_sha256[..]],
-                        |row| {
-                            Ok((
-                                row.get::<_, i64>(0)?,
-                                row.get::<_, String>(1)?,
-                                row.get::<_, String>(2)?,
-                                row.get::<_, i64>(3)?,
-                                row.get::<_, Option<i64>>(4)?,
-                            ))
-                        },
-                    )
-                    .optional()?;
-                found
-                    .map(|(id, name, policy, created, revoked)| {
-                        Ok(RelyingParty {
-                            id,
-                            name,
-                            policy,
-                            created_at_ms: to_u64(created)?,
-                            revoked_at_ms: revoked.map(to_u64).transpose()?,
-                        })
-                    })
-                    .into_iter()
-                    .collect()
-            }),
-            Store::Postgres(store) => store.with_client(|client| {
-                client
-                    .query(
-                        "SELECT id, name, policy, created_at_ms, revoked_at_ms FROM relying_party \
-                         WHERE api_key_sha256 = $1",
-                        &[&&api_key_sha256[..]],
-                    )?
-                    .iter()
-                    .map(|row| {
-                        Ok(RelyingParty {
-                            id: row.try_get(0)?,
-                            name: row.try_get(1)?,
-                            policy: row.try_get(2)?,
-                            created_at_ms: to_u64(row.try_get(3)?)?,
-                            revoked_at_ms: row.try_get::<_, Option<i64>>(4)?.map(to_u64).transpose()?,
-                        })
-                    })
-                    .collect()
-            }),
-        }
+        Ok(self.query_relying_parties(Some(api_key_sha256))?.into_iter().next())
     }
 
     /// The stored answer for a relying party's request id, if it asked before.

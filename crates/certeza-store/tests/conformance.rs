@@ -241,3 +241,67 @@ fn every_backend_tells_the_citizen_story() {
         citizen_story(&Store::open(&database.url).unwrap());
     }
 }
+
+/// Relying parties and verifications: registration, lookup by key hash,
+/// revocation, idempotent recording with the log entry, and the citizen's list.
+fn verification_story(store: &Store) {
+    use certeza_store::verification::{NewVerification, Recorded};
+
+    let key = [3u8; 32];
+    let id = store.add_relying_party("Banco Uno", &key, "{\"p\":1}", 10).unwrap();
+    store.add_relying_party("Banco Dos", &[4u8; 32], "{}", 11).unwrap();
+    assert!(store.add_relying_party("Banco Uno", &[5u8; 32], "{}", 12).is_err(), "names are unique");
+    let found = store.relying_party_by_key(&key).unwrap().unwrap();
+    assert_eq!((found.id, found.name.as_str(), found.policy.as_str()), (id, "Banco Uno", "{\"p\":1}"));
+    assert!(store.relying_party_by_key(&[9u8; 32]).unwrap().is_none());
+    let names: Vec<String> = store.relying_parties().unwrap().into_iter().map(|party| party.name).collect();
+    assert_eq!(names, ["Banco Dos", "Banco Uno"]);
+
+    let person_id = [7u8; 16];
+    let record = |verification_id: &'static str, request_id: &'static str, request_sha256: [u8; 32]| NewVerification {
+        id: verification_id,
+        relying_party_id: id,
+        request_id,
+        request_sha256,
+        person_id: Some(person_id),
+        subject_salt: [1u8; 16],
+        purpose: "apertura-de-cuenta",
+        outcome: "valid",
+        reason: None,
+        response: "{\"outcome\":\"valid\"}",
+        created_at_ms: 1_000,
+    };
+    let first = store.record_verification(&record("ver_1", "r-1", [1u8; 32]), b"entry-1", 5_000).unwrap();
+    let Recorded::New { pending_id } = first else { panic!("the first answer is new") };
+    assert_eq!(store.verification_log_pending_id(id, "ver_1").unwrap(), Some(pending_id));
+    // The same request id again, alone or inside a batch, gives the stored answer.
+    let again = store.record_verification(&record("ver_2", "r-1", [1u8; 32]), b"entry-2", 5_000).unwrap();
+    assert!(matches!(again, Recorded::Existing(ref stored) if stored.response == "{\"outcome\":\"valid\"}"));
+    let batch = store
+        .record_verifications(
+            &[
+                (record("ver_3", "r-3", [3u8; 32]), b"entry-3".as_slice()),
+                (record("ver_4", "r-3", [3u8; 32]), b"entry-4"),
+            ],
+            5_000,
+        )
+        .unwrap();
+    assert!(matches!(batch[0], Recorded::New { .. }));
+    assert!(matches!(batch[1], Recorded::Existing(_)));
+    let listing = store.verifications_for_person(&person_id).unwrap();
+    assert_eq!(listing.len(), 2);
+    assert!(listing.iter().all(|entry| entry.relying_party_name == "Banco Uno"));
+
+    assert!(store.revoke_relying_party("Banco Uno", 20).unwrap());
+    assert!(!store.revoke_relying_party("Banco Uno", 21).unwrap(), "already revoked");
+    assert_eq!(store.relying_party_by_key(&key).unwrap().unwrap().revoked_at_ms, Some(20));
+}
+
+#[test]
+fn every_backend_tells_the_verification_story() {
+    let directory = tempfile::tempdir().unwrap();
+    verification_story(&Store::open(&format!("sqlite://{}", directory.path().join("rp.db").display())).unwrap());
+    if let Some(database) = ThrowawayPostgres::create() {
+        verification_story(&Store::open(&database.url).unwrap());
+    }
+}

@@ -363,7 +363,7 @@ pub(crate) fn init(data: &Path) -> anyhow::Result<()> {
     let keys = KeyDirectory::new(data.join("keys"));
     let now_seconds = SystemClock.now_unix_millis() / 1000;
     for kind in keys.ensure_all(now_seconds)? {
-        println!("created a {} key in {}", kind.name(), keys.path().display());
+        println!("created the {} key in {}", kind.name(), keys.path().display());
     }
     let config = Config::load(data, std::env::vars(), &FlagOverrides::default())?;
     let store = Store::open(&config.database.url)?;
