@@ -75,9 +75,14 @@ impl WitnessService {
 
 /// The witness's router: `POST /add-checkpoint` and `GET /healthz`.
 pub fn witness_router(service: Arc<WitnessService>) -> Router {
+    witness_routes_under("", service).route("/healthz", axum::routing::get(|| async { "ok\n" }))
+}
+
+/// `POST {prefix}/add-checkpoint` alone, for a server that also witnesses other
+/// logs (the main server mounts it at `/log/add-checkpoint`).
+pub fn witness_routes_under(prefix: &str, service: Arc<WitnessService>) -> Router {
     Router::new()
-        .route("/add-checkpoint", post(add_checkpoint))
-        .route("/healthz", axum::routing::get(|| async { "ok\n" }))
+        .route(&format!("{prefix}/add-checkpoint"), post(add_checkpoint))
         .layer(axum::extract::DefaultBodyLimit::max(crate::MAX_BODY_BYTES))
         .with_state(service)
 }

@@ -25,6 +25,8 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// Transparency log settings.
     pub log: LogConfig,
+    /// Acting as a witness of other logs (`POST /log/add-checkpoint`).
+    pub witness: WitnessRoleConfig,
     /// QR credential settings.
     pub credentials: CredentialsConfig,
 }
@@ -49,6 +51,22 @@ impl Default for CredentialsConfig {
             status_uri: "https://certeza.example/credentials/status".to_owned(),
             issuer_token: String::new(),
         }
+    }
+}
+
+/// Acting as a C2SP tlog-witness of other institutions' logs.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WitnessRoleConfig {
+    /// Logs this server cosigns, each `ORIGIN=VKEY`; empty: not a witness.
+    pub follows: Vec<String>,
+    /// The witness key's name (fixed when the key is created).
+    pub name: String,
+}
+
+impl Default for WitnessRoleConfig {
+    fn default() -> Self {
+        Self { follows: Vec::new(), name: "certeza.example/witness".to_owned() }
     }
 }
 
@@ -138,6 +156,7 @@ impl std::fmt::Debug for Config {
             .field("log.submit_token", &if self.log.submit_token.is_empty() { "" } else { "[REDACTED]" })
             .field("log.lease_ttl_ms", &self.log.lease_ttl_ms)
             .field("log.witnesses", &self.log.witnesses)
+            .field("witness", &self.witness)
             .field("credentials.issuer", &self.credentials.issuer)
             .field("credentials.status_uri", &self.credentials.status_uri)
             .field(

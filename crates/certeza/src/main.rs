@@ -400,6 +400,18 @@ pub(crate) fn serve_until_signal(
     });
 
     let tile_directory = context.tile_directory();
+    // Acting as a witness of other logs: POST /log/add-checkpoint on the same server.
+    let witness_routes = if context.config.witness.follows.is_empty() {
+        None
+    } else {
+        let (service, vkey) =
+            witness::witness_service(&context.data, &context.config.witness.name, &context.config.witness.follows)?;
+        println!(
+            "witnessing {} log(s) at /log/add-checkpoint; witness vkey: {vkey}",
+            context.config.witness.follows.len()
+        );
+        Some(certeza_server::witness_routes::witness_routes_under("/log", service))
+    };
     let log_config = context.config.log.clone();
     let listen = context.config.server.listen.clone();
     let seed: [u8; 32] =
@@ -456,7 +468,11 @@ pub(crate) fn serve_until_signal(
                 signal.recv().await;
             }
         };
-        certeza_server::serve(listener, certeza_server::router(state), async move {
+        let mut router = certeza_server::router(state);
+        if let Some(witness_routes) = witness_routes {
+            router = router.merge(witness_routes);
+        }
+        certeza_server::serve(listener, router, async move {
             tokio::select! { () = shutdown => {}, () = terminate => {} }
         })
         .await

@@ -34,8 +34,13 @@ pub(crate) const STATE_FILE: &str = "witness-state.json";
 
 const KEY_MAGIC: &str = "certeza-witness-key/v1";
 
-/// Runs the witness until Ctrl-C or SIGTERM.
-pub(crate) fn run_witness(data: &Path, listen: &str, name: &str, logs: &[String]) -> anyhow::Result<()> {
+/// The witness service of a data directory (key and state created on first
+/// use) following `logs` (each `ORIGIN=VKEY`), and its cosigner vkey.
+pub(crate) fn witness_service(
+    data: &Path,
+    name: &str,
+    logs: &[String],
+) -> anyhow::Result<(Arc<WitnessService>, String)> {
     if logs.is_empty() {
         bail!("a witness follows at least one log: pass --log ORIGIN=VKEY");
     }
@@ -58,6 +63,12 @@ pub(crate) fn run_witness(data: &Path, listen: &str, name: &str, logs: &[String]
         Box::new(move |states| write_state(&persist_path, states).map_err(|error| format!("{error:#}"))),
         Arc::new(SystemClock),
     ));
+    Ok((service, vkey))
+}
+
+/// Runs the witness until Ctrl-C or SIGTERM.
+pub(crate) fn run_witness(data: &Path, listen: &str, name: &str, logs: &[String]) -> anyhow::Result<()> {
+    let (service, vkey) = witness_service(data, name, logs)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;

@@ -177,10 +177,40 @@ fn the_log_serves_its_checkpoint_with_the_witness_cosignature() {
     let log_verifier = NoteVerifier::parse(&log_vkey).unwrap();
     let (_witness, witness_url, witness_vkey) =
         start_witness(&directory.path().join("witness"), &[format!("{}={log_vkey}", log_verifier.name())]);
-    let witness_verifier = CosignatureVerifier::parse(&witness_vkey).unwrap();
+    cosigned_checkpoint_story(directory.path(), &data, &log_vkey, &witness_url, &witness_vkey);
+}
+
+/// A Certeza server can itself witness other logs at `/log/add-checkpoint`.
+#[test]
+fn a_certeza_server_witnesses_another_log_at_log_add_checkpoint() {
+    let directory = tempfile::tempdir().unwrap();
+    let data = directory.path().join("log");
+    assert!(certeza(&data).arg("init").output().unwrap().status.success());
+    let output = certeza(&data).args(["log", "vkey"]).output().unwrap();
+    let log_vkey = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    let log_verifier = NoteVerifier::parse(&log_vkey).unwrap();
+    let witness_data = directory.path().join("witnessing-server");
+    assert!(certeza(&witness_data).arg("init").output().unwrap().status.success());
+    let witness_server = Running::start(
+        certeza(&witness_data)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("CERTEZA_WITNESS__FOLLOWS", format!("[\"{}={log_vkey}\"]", log_verifier.name()))
+            .env("CERTEZA_WITNESS__NAME", "other.example/witness"),
+    );
+    let witness_vkey = witness_server.line_after("witness vkey: ");
+    let witness_base =
+        witness_server.line_after("serving at ").split_whitespace().next().unwrap().trim_end_matches('/').to_owned();
+    cosigned_checkpoint_story(directory.path(), &data, &log_vkey, &format!("{witness_base}/log"), &witness_vkey);
+}
+
+/// Runs the log in `data` with the witness at `witness_url` configured and
+/// checks that its checkpoints are served cosigned and still audit.
+fn cosigned_checkpoint_story(directory: &Path, data: &Path, log_vkey: &str, witness_url: &str, witness_vkey: &str) {
+    let log_verifier = NoteVerifier::parse(log_vkey).unwrap();
+    let witness_verifier = CosignatureVerifier::parse(witness_vkey).unwrap();
 
     let server = Running::start(
-        certeza(&data)
+        certeza(data)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .env("CERTEZA_LOG__SUBMIT_TOKEN", "test-token")
             .env("CERTEZA_LOG__BATCH_INTERVAL_MS", "20")
@@ -219,9 +249,9 @@ fn the_log_serves_its_checkpoint_with_the_witness_cosignature() {
     assert!(seen_sizes.windows(2).all(|w| w[0] < w[1]), "{seen_sizes:?}");
 
     // The cosigned checkpoint still audits with the log's key alone.
-    let state = directory.path().join("audit.state");
-    let audit = certeza(&data)
-        .args(["log", "audit", &format!("{base}/log"), "--vkey", &log_vkey, "--state"])
+    let state = directory.join("audit.state");
+    let audit = certeza(data)
+        .args(["log", "audit", &format!("{base}/log"), "--vkey", log_vkey, "--state"])
         .arg(&state)
         .output()
         .unwrap();
