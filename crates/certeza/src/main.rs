@@ -26,7 +26,7 @@ use crate::config::{CONFIG_FILE_NAME, Config, FlagOverrides};
 
 /// Certeza: digital-trust infrastructure for government services.
 #[derive(Debug, Parser)]
-#[command(name = "certeza", version, about)]
+#[command(name = "certeza", version, about = "Certeza: digital-trust infrastructure for government services.")]
 struct Cli {
     /// The data directory (configuration, keys, SQLite database).
     #[arg(long, global = true, env = "CERTEZA_DATA", default_value = "certeza-data")]
