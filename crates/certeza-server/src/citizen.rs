@@ -133,19 +133,23 @@ pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
     origin_host == Some(host)
 }
 
-fn forbidden() -> Response {
+/// The answer to a cross-site form post (every form handler refuses them).
+pub(crate) fn forbidden() -> Response {
     problem_response(StatusCode::FORBIDDEN, "Forbidden", Some("cross-site form posts are refused"))
 }
 
-/// Security headers of every citizen page.
-fn page_response(status: StatusCode, html: Html<String>) -> Response {
+/// A page with the security headers every form page carries: no caching, a
+/// strict content security policy (images may be `data:` URLs, for the QR
+/// previews), same-origin referrers and no MIME sniffing.
+pub(crate) fn page_response(status: StatusCode, html: Html<String>) -> Response {
     let mut response = (status, html).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
+            "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; \
+             base-uri 'none'; object-src 'none'",
         ),
     );
     // `same-origin`, not `no-referrer`: with the latter, browsers send

@@ -253,22 +253,6 @@ fn read_input(form: &CodeForm) -> Input {
     }
 }
 
-fn page_response(status: StatusCode, html: Html<String>) -> Response {
-    let mut response = (status, html).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; \
-             base-uri 'none'; object-src 'none'",
-        ),
-    );
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    response
-}
-
 fn code_fields(with_curp: bool) -> String {
     let curp = if with_curp {
         format!(
@@ -321,7 +305,7 @@ fn verify_page(result: &str) -> Html<String> {
 
 /// `GET /verificar`.
 pub(crate) async fn verify_form_page() -> Response {
-    page_response(StatusCode::OK, verify_page(""))
+    crate::citizen::page_response(StatusCode::OK, verify_page(""))
 }
 
 fn date(seconds: i64) -> String {
@@ -451,16 +435,19 @@ pub(crate) async fn verify_submit(
     form: Result<Form<CodeForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     if !crate::citizen::same_origin(&headers) {
-        return Ok(problem_response(StatusCode::FORBIDDEN, "Forbidden", Some("cross-site form posts are refused")));
+        return Ok(crate::citizen::forbidden());
     }
     let Ok(Form(form)) = form else {
-        return Ok(page_response(StatusCode::BAD_REQUEST, verify_page(&input_problem("verificar-sin-entrada"))));
+        return Ok(crate::citizen::page_response(
+            StatusCode::BAD_REQUEST,
+            verify_page(&input_problem("verificar-sin-entrada")),
+        ));
     };
     let block = match verify_input(&state, form).await? {
         Ok(verdict) => verdict_block(&verdict),
         Err(message) => input_problem(message),
     };
-    Ok(page_response(StatusCode::OK, verify_page(&block)))
+    Ok(crate::citizen::page_response(StatusCode::OK, verify_page(&block)))
 }
 
 fn receipt_page(result: &str) -> Html<String> {
@@ -480,7 +467,7 @@ fn receipt_page(result: &str) -> Html<String> {
 
 /// `GET /confirmar-recepcion`.
 pub(crate) async fn receipt_form_page() -> Response {
-    page_response(StatusCode::OK, receipt_page(""))
+    crate::citizen::page_response(StatusCode::OK, receipt_page(""))
 }
 
 fn receipt_block(message_id: &str, ok: bool) -> String {
@@ -507,23 +494,28 @@ pub(crate) async fn receipt_submit(
     form: Result<Form<CodeForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     if !crate::citizen::same_origin(&headers) {
-        return Ok(problem_response(StatusCode::FORBIDDEN, "Forbidden", Some("cross-site form posts are refused")));
+        return Ok(crate::citizen::forbidden());
     }
     let Ok(Form(form)) = form else {
-        return Ok(page_response(StatusCode::BAD_REQUEST, receipt_page(&input_problem("verificar-sin-entrada"))));
+        return Ok(crate::citizen::page_response(
+            StatusCode::BAD_REQUEST,
+            receipt_page(&input_problem("verificar-sin-entrada")),
+        ));
     };
     let Ok(curp) = Curp::parse(&form.curp.trim().to_uppercase()) else {
-        return Ok(page_response(
+        return Ok(crate::citizen::page_response(
             StatusCode::BAD_REQUEST,
             receipt_page(&receipt_block("recepcion-curp-invalida", false)),
         ));
     };
     let verdict = match verify_input(&state, form).await? {
         Ok(verdict) => verdict,
-        Err(message) => return Ok(page_response(StatusCode::OK, receipt_page(&input_problem(message)))),
+        Err(message) => {
+            return Ok(crate::citizen::page_response(StatusCode::OK, receipt_page(&input_problem(message))));
+        }
     };
     if !verdict.valid || verdict.format != Some(Format::Certeza) {
-        return Ok(page_response(StatusCode::OK, receipt_page(&verdict_block(&verdict))));
+        return Ok(crate::citizen::page_response(StatusCode::OK, receipt_page(&verdict_block(&verdict))));
     }
     let context = state.credentials.clone();
     let checked = verdict.clone();
@@ -551,7 +543,7 @@ pub(crate) async fn receipt_submit(
         Receipt::AlreadyConfirmed => receipt_block("recepcion-ya-confirmada", true),
         Receipt::CurpMismatch => receipt_block("recepcion-no-coincide", false),
     };
-    Ok(page_response(StatusCode::OK, receipt_page(&block)))
+    Ok(crate::citizen::page_response(StatusCode::OK, receipt_page(&block)))
 }
 
 /// The credential routes, with the larger body limit on the two photo forms.

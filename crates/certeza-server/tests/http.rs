@@ -1,6 +1,10 @@
 //! The HTTP service in-process (`oneshot`) and over a real socket.
 #![allow(clippy::unwrap_used)]
 
+/// The relying-party verification API (same binary, to keep link time down).
+#[path = "http/verification.rs"]
+mod verification;
+
 use std::sync::Arc;
 
 use axum::body::Body;

@@ -15,6 +15,10 @@ fn sealer(directory: &std::path::Path) -> PersonSealer {
     PersonSealer::new(&keys.load().unwrap()).unwrap()
 }
 
+/// The transparency log's storage story (same binary, to keep link time down).
+#[path = "conformance/log_story.rs"]
+mod log_story;
+
 /// A fresh PostgreSQL database for one test, dropped when the guard goes.
 struct ThrowawayPostgres {
     admin_url: String,

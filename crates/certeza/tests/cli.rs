@@ -1,6 +1,15 @@
 //! End-to-end tests of the real `certeza` binary.
 #![allow(clippy::unwrap_used)]
 
+// The other end-to-end stories of the binary live in modules of this one test
+// binary, to keep link time down.
+#[path = "cli/credential.rs"]
+mod credential;
+#[path = "cli/log_faults.rs"]
+mod log_faults;
+#[path = "cli/log_witness.rs"]
+mod log_witness;
+
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

@@ -48,38 +48,7 @@ fn entry(i: u64) -> Vec<u8> {
     .unwrap()
 }
 
-/// A fresh PostgreSQL database for one test, dropped when the guard goes.
-struct ThrowawayPostgres {
-    admin_url: String,
-    database: String,
-    url: String,
-}
-
-static DATABASE_COUNTER: AtomicU32 = AtomicU32::new(0);
-
-impl ThrowawayPostgres {
-    fn create() -> Option<Self> {
-        let Ok(admin_url) = std::env::var("CERTEZA_TEST_POSTGRES_URL") else {
-            eprintln!("PostgreSQL skipped: CERTEZA_TEST_POSTGRES_URL is not set");
-            return None;
-        };
-        let database =
-            format!("certeza_log_{}_{}", std::process::id(), DATABASE_COUNTER.fetch_add(1, Ordering::Relaxed));
-        let mut client = postgres::Client::connect(&admin_url, postgres::NoTls).unwrap();
-        client.batch_execute(&format!("CREATE DATABASE {database}")).unwrap();
-        let (base, _) = admin_url.rsplit_once('/').unwrap();
-        let url = format!("{base}/{database}");
-        Some(Self { admin_url, database, url })
-    }
-}
-
-impl Drop for ThrowawayPostgres {
-    fn drop(&mut self) {
-        if let Ok(mut client) = postgres::Client::connect(&self.admin_url, postgres::NoTls) {
-            let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database));
-        }
-    }
-}
+use super::ThrowawayPostgres;
 
 /// Runs `story` on SQLite, then on PostgreSQL if configured. The story gets
 /// the database URL and a scratch directory.
