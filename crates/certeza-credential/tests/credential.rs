@@ -2,6 +2,13 @@
 //! lists.
 #![allow(clippy::unwrap_used)]
 
+// Every test of the crate is one binary, to keep link time down.
+#[path = "credential_parts/dcc.rs"]
+mod dcc;
+#[path = "credential_parts/qr.rs"]
+mod qr;
+mod support;
+
 use certeza_credential::{
     Document, DocumentType, Error, FieldValue, Format, IssueOptions, IssuerKey, Reason, Sealed, StatusCheck,
     StatusList, StatusRef, TrustList, TrustListEntry, TrustStore, VerifierKey, decode, issue, issue_with, verify,

@@ -1,6 +1,16 @@
 //! Data-driven tests against the shared RFC 6962 / RFC 9162 test vectors.
 #![allow(clippy::unwrap_used)]
 
+// Every test of the crate is one binary, to keep link time down.
+#[path = "log/merkle_props.rs"]
+mod merkle_props;
+#[path = "log/notes.rs"]
+mod notes;
+#[path = "log/protocol.rs"]
+mod protocol;
+#[path = "log/tiles.rs"]
+mod tiles;
+
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;

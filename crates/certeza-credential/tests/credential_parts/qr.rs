@@ -2,10 +2,8 @@
 //! is `cargo run --release -p certeza-credential --example qr_corpus`).
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
+use crate::support::corpus::{TRANSFORMS, decodes, sample_code};
 use certeza_credential::{Error, qr};
-use support::corpus::{TRANSFORMS, decodes, sample_code};
 
 #[test]
 fn png_round_trip_and_svg() {
