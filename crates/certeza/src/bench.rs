@@ -19,13 +19,15 @@ use tokio::net::TcpStream;
 /// The options of `certeza bench http`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct HttpBench {
-    /// `verifications` (POST /v1/verifications) or `healthz` (GET /healthz).
+    /// `verifications` (POST /v1/verifications), `log-entries` (POST
+    /// /v1/log/entries, synchronous: each answer waits for its checkpoint) or
+    /// `healthz` (GET /healthz).
     #[arg(long, default_value = "verifications")]
     target: String,
     /// The server's address, e.g. 127.0.0.1:8080.
     #[arg(long)]
     address: String,
-    /// The relying party's API key (for verifications).
+    /// The relying party's API key (verifications) or the log's submit token (log-entries).
     #[arg(long, default_value = "")]
     key: String,
     /// The purpose to declare (for verifications).
@@ -55,8 +57,13 @@ struct Shared {
 }
 
 fn load_bodies(options: &HttpBench) -> anyhow::Result<Vec<String>> {
-    if options.target == "healthz" {
-        return Ok(Vec::new());
+    match options.target.as_str() {
+        "healthz" => return Ok(Vec::new()),
+        "log-entries" => {
+            return Ok(vec!["{\"kind\":\"bench\",\"actor\":\"bench-{ID}\",\"purpose\":\"benchmark\"}".to_owned()]);
+        }
+        "verifications" => {}
+        other => bail!("unknown target {other:?}: use verifications, log-entries or healthz"),
     }
     let Some(path) = &options.people else { bail!("--people FILE.csv is needed for the verifications target") };
     let mut reader = csv::Reader::from_path(path).with_context(|| format!("opening {}", path.display()))?;
@@ -84,8 +91,9 @@ fn request_bytes(options: &HttpBench, shared: &Shared, run_id: u64) -> Vec<u8> {
     let sequence = shared.next.fetch_add(1, Ordering::Relaxed);
     let body =
         shared.bodies[(sequence as usize) % shared.bodies.len()].replace("{ID}", &format!("b{run_id}-{sequence}"));
+    let path = if options.target == "log-entries" { "/v1/log/entries" } else { "/v1/verifications" };
     format!(
-        "POST /v1/verifications HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         options.address,
         options.key,
         body.len()
@@ -175,7 +183,7 @@ pub(crate) fn run(options: HttpBench) -> anyhow::Result<()> {
                         if interval.is_some() { scheduled - interval.unwrap_or_default() } else { Instant::now() };
                     stream.write_all(&request_bytes(&options, &shared, run_id)).await?;
                     let status = read_response(&mut stream, &mut buffer).await?;
-                    if status != 200 {
+                    if !(200..300).contains(&status) {
                         shared.errors.fetch_add(1, Ordering::Relaxed);
                     }
                     latencies.push(measured_from.elapsed());
@@ -193,7 +201,7 @@ pub(crate) fn run(options: HttpBench) -> anyhow::Result<()> {
     let mut sorted = latencies;
     sorted.sort();
     println!(
-        "{} {}: {} requests in {:.1} s = {:.0} requests/s; latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; non-200: {}",
+        "{} {}: {} requests in {:.1} s = {:.0} requests/s; latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; non-2xx: {}",
         options.target,
         if options.rate > 0 { format!("at a constant {}/s", options.rate) } else { "closed loop".to_owned() },
         sorted.len(),
