@@ -68,10 +68,11 @@ use base64::engine::general_purpose::STANDARD;
 use crate::Error;
 use crate::checkpoint::{Checkpoint, decode_hash, parse_canonical_u64};
 use crate::merkle::{
-    Hash, HashReader, check_tree, hash_leaf, prove_tree, stored_hash_count, stored_hash_index,
+    Hash, HashReader, check_tree, hash_leaf, prove_record, prove_tree, stored_hash_count, stored_hash_index,
     stored_hashes_for_record_hash, tree_hash,
 };
 use crate::note::{NoteSigner, Verifier, open_note, parse_note, sign_note};
+use crate::proof::Receipt;
 use crate::tile::{MAX_ENTRY_SIZE, TILE_WIDTH, encode_entry_bundle, read_tile_data, tiles_for_size};
 
 /// The name of the database lease that makes one sequencer the writer.
@@ -404,11 +405,30 @@ pub enum StepOutcome {
 }
 
 /// Wakes threads waiting for the log to grow (see `append_and_wait` in
-/// `certeza-store`). The sequencer notifies it after every commit.
-#[derive(Debug, Default)]
+/// `certeza-store`), and hands receipts to submitters waiting for particular
+/// entries. The sequencer notifies it after every commit, once the batch is
+/// published.
+#[derive(Default)]
 pub struct IntegrationSignal {
     generation: Mutex<u64>,
     changed: Condvar,
+    receipts: Mutex<ReceiptWaiters>,
+}
+
+impl std::fmt::Debug for IntegrationSignal {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("IntegrationSignal").field("generation", &self.generation()).finish_non_exhaustive()
+    }
+}
+
+/// What receives a receipt: called once, from the sequencer's thread.
+pub type ReceiptDelivery = Box<dyn FnOnce(Receipt) + Send>;
+
+#[derive(Default)]
+struct ReceiptWaiters {
+    /// The largest pending id this process's sequencer has integrated.
+    integrated_through: Option<u64>,
+    waiting: HashMap<u64, ReceiptDelivery>,
 }
 
 impl IntegrationSignal {
@@ -427,6 +447,54 @@ impl IntegrationSignal {
         let mut generation = self.generation.lock().unwrap_or_else(|p| p.into_inner());
         *generation = generation.wrapping_add(1);
         self.changed.notify_all();
+    }
+
+    /// Asks for the receipt of the entry queued as `pending_id`, to be given
+    /// to `deliver` by the sequencer of this process right after the batch
+    /// that integrates it is committed and published (computed from the batch
+    /// in memory: no storage read per submitter). Returns false, and keeps
+    /// nothing, when this sequencer already integrated a later entry: the
+    /// entry may be integrated already, so read its receipt from storage.
+    /// A submitter must also poll storage now and then, since the sequencer
+    /// that integrates the entry may run in another instance.
+    pub fn on_receipt(&self, pending_id: u64, deliver: ReceiptDelivery) -> bool {
+        let mut receipts = self.receipts.lock().unwrap_or_else(|p| p.into_inner());
+        if receipts.integrated_through.is_some_and(|through| through >= pending_id) {
+            return false;
+        }
+        receipts.waiting.insert(pending_id, deliver);
+        true
+    }
+
+    /// Withdraws a request made with [`IntegrationSignal::on_receipt`].
+    pub fn forget_receipt(&self, pending_id: u64) {
+        self.receipts.lock().unwrap_or_else(|p| p.into_inner()).waiting.remove(&pending_id);
+    }
+
+    /// Hands every waiting submitter of `integration` its receipt.
+    /// A receipt that cannot be computed is not delivered: its submitter,
+    /// whose delivery is dropped, reads it from storage instead.
+    fn deliver_receipts<R: HashReader>(&self, integration: &Integration, reader: &R) {
+        let waiting: Vec<(&IntegratedEntry, ReceiptDelivery)> = {
+            let mut receipts = self.receipts.lock().unwrap_or_else(|p| p.into_inner());
+            let last = integration.entries.iter().map(|e| e.pending_id).max();
+            receipts.integrated_through = receipts.integrated_through.max(last);
+            if receipts.waiting.is_empty() {
+                return;
+            }
+            integration
+                .entries
+                .iter()
+                .filter_map(|entry| receipts.waiting.remove(&entry.pending_id).map(|deliver| (entry, deliver)))
+                .collect()
+        };
+        let size = integration.checkpoint.size;
+        for (entry, deliver) in waiting {
+            if let Ok(proof) = prove_record(size, entry.index, reader) {
+                let extra = Some(entry.data.clone()).filter(|data| !data.is_empty());
+                deliver(Receipt { extra, index: entry.index, proof, checkpoint: integration.checkpoint.note.clone() });
+            }
+        }
     }
 
     /// Waits until the generation differs from `seen` or `timeout` passes;
@@ -663,11 +731,17 @@ impl<S: LogStorage, T: TileStore> Sequencer<S, T> {
                     note: Some(integration.checkpoint.note.clone()),
                     edge,
                 });
+                let old_edge = old_edge.map(|t| t.edge).unwrap_or_default();
+                // Publish first, so that whoever is told of the new checkpoint
+                // finds it, its tiles and its entry bundles served.
+                let published = self.publish_missing(Some((&integration, &old_edge)));
                 if let Some(signal) = &self.signal {
                     signal.notify();
+                    let overlay =
+                        Overlay { edge: &old_edge, start: integration.hashes_start, new: &integration.hashes };
+                    signal.deliver_receipts(&integration, &StorageReader { overlay, storage: &self.storage });
                 }
-                let old_edge = old_edge.map(|t| t.edge).unwrap_or_default();
-                self.publish_missing(Some((&integration, &old_edge)))?;
+                published?;
                 Ok(StepOutcome::Integrated { old_size, new_size })
             }
         }
@@ -1052,6 +1126,51 @@ mod tests {
             let start = (tile.index() * 256) as usize;
             assert_eq!(got, data[start..start + got.len()].iter().map(Vec::as_slice).collect::<Vec<_>>());
         }
+    }
+
+    #[test]
+    fn waiting_submitters_get_receipts_from_the_batch_that_integrates_their_entry() {
+        let storage = Memory::default();
+        let tiles = MemoryTileStore::new();
+        let signal = Arc::new(IntegrationSignal::new());
+        let mut seq = Sequencer::new(&storage, &tiles, signer(), config(300)).unwrap().with_signal(signal.clone());
+        let data: Vec<Vec<u8>> = (0..700u32).map(|i| format!("entry {i}").into_bytes()).collect();
+        let delivered: Arc<Mutex<HashMap<u64, Receipt>>> = Arc::default();
+        let mut ids = Vec::new();
+        for d in &data {
+            let id = storage.enqueue(d);
+            ids.push(id);
+            // Every other submitter waits; the rest never asked.
+            if id % 2 == 0 {
+                let delivered = delivered.clone();
+                let registered = signal.on_receipt(
+                    id,
+                    Box::new(move |receipt| {
+                        delivered.lock().unwrap().insert(id, receipt);
+                    }),
+                );
+                assert!(registered);
+            }
+        }
+        while let StepOutcome::Integrated { .. } = seq.step(5).unwrap() {}
+        let delivered = delivered.lock().unwrap();
+        assert_eq!(delivered.len(), 350);
+        let verifier = signer().verifier();
+        for (position, id) in ids.iter().enumerate().filter(|(_, id)| *id % 2 == 0) {
+            let receipt = &delivered[id];
+            assert_eq!(receipt.index, position as u64);
+            assert_eq!(receipt.extra.as_deref(), Some(data[position].as_slice()));
+            // Each receipt verifies against the checkpoint of its own batch,
+            // published before the receipt was handed over.
+            crate::proof::verify_receipt(receipt, "test.example/log", &hash_leaf(&data[position]), &[&verifier], &[])
+                .unwrap();
+        }
+        assert!(delivered[&ids[1]].checkpoint.contains("\n300\n"));
+        assert!(delivered[&ids[699]].checkpoint.contains("\n700\n"));
+        // An entry the sequencer already passed is read from storage instead.
+        assert!(!signal.on_receipt(ids[10], Box::new(|_| {})));
+        assert!(signal.on_receipt(ids[699] + 1, Box::new(|_| {})));
+        signal.forget_receipt(ids[699] + 1);
     }
 
     #[test]

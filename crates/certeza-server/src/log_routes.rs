@@ -11,12 +11,65 @@ use axum::response::{IntoResponse, Response};
 use certeza_core::Clock;
 use certeza_log::entry::LogEntry;
 use certeza_log::note::NoteSigner;
+use certeza_log::proof::Receipt;
 use certeza_log::sequencer::{IntegrationSignal, TileStore};
 use certeza_log::tile::Tile;
 use certeza_store::log::{FsTileStore, LogStore};
 use serde::Deserialize;
 
 use crate::{AppError, AppState};
+
+/// How often a submitter whose receipt is promised by this process's
+/// sequencer still looks in the database (the sequencer may be another
+/// instance's).
+const RECEIPT_STORAGE_CHECK: Duration = Duration::from_millis(500);
+
+/// How often a submitter without such a promise looks in the database.
+const RECEIPT_POLL: Duration = Duration::from_millis(20);
+
+/// Waits for the receipt of a queued entry: handed over by this process's
+/// sequencer right after it publishes the batch (no thread and no database
+/// read per waiting submitter), or read from the database when another
+/// instance's sequencer integrated it.
+async fn wait_for_receipt(state: &AppState, pending_id: u64) -> Result<Receipt, AppError> {
+    let signal = &state.log.signal;
+    let (sender, mut receiver) = tokio::sync::oneshot::channel();
+    let mut promised = signal.on_receipt(
+        pending_id,
+        Box::new(move |receipt| {
+            let _ = sender.send(receipt);
+        }),
+    );
+    let deadline = tokio::time::Instant::now() + state.log.submit_timeout;
+    loop {
+        let now = tokio::time::Instant::now();
+        if promised {
+            match tokio::time::timeout_at(deadline.min(now + RECEIPT_STORAGE_CHECK), &mut receiver).await {
+                Ok(Ok(receipt)) => return Ok(receipt),
+                // The sequencer could not compute it: read it from storage.
+                Ok(Err(_)) => promised = false,
+                Err(_) => {}
+            }
+        } else {
+            tokio::time::sleep_until(deadline.min(now + RECEIPT_POLL)).await;
+        }
+        let store = state.store.clone();
+        let stored = tokio::task::spawn_blocking(move || LogStore::new(&store).receipt_for_pending(pending_id))
+            .await
+            .map_err(AppError::internal)?
+            .map_err(AppError::internal)?;
+        if let Some(receipt) = stored {
+            signal.forget_receipt(pending_id);
+            return Ok(receipt);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            signal.forget_receipt(pending_id);
+            return Err(AppError::Unavailable(format!(
+                "the entry is queued (pending id {pending_id}) but no checkpoint covered it in time"
+            )));
+        }
+    }
+}
 
 /// What the HTTP layer needs to serve and feed the log.
 pub struct LogContext {
@@ -128,19 +181,14 @@ pub(crate) async fn submit(
     };
     let bytes = entry.encode().map_err(|error| AppError::BadRequest(error.to_string()))?;
     let store = state.store.clone();
-    let log = state.log.clone();
     let now = entry.time_unix_millis;
-    let receipt = tokio::task::spawn_blocking(move || {
-        LogStore::new(&store).append_and_wait(&bytes, now, log.submit_timeout, Some(&log.signal))
-    })
-    .await
-    .map_err(AppError::internal)?
-    .map_err(|error| match error {
-        certeza_store::StoreError::LogTimeout { pending_id } => AppError::Unavailable(format!(
-            "the entry is queued (pending id {pending_id}) but no checkpoint covered it in time"
-        )),
-        other => AppError::internal(other),
-    })?;
+    let merge_delay = u64::try_from(state.log.submit_timeout.as_millis()).unwrap_or(u64::MAX);
+    // Concurrent submissions share one transaction (group commit).
+    let queued = tokio::task::spawn_blocking(move || LogStore::new(&store).enqueue_grouped(&bytes, now, merge_delay))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)?;
+    let receipt = wait_for_receipt(&state, queued.pending_id).await?;
     let encoded = receipt.encode().map_err(AppError::internal)?;
     let body = serde_json::json!({ "index": receipt.index, "receipt": encoded });
     Ok((StatusCode::CREATED, Json(body)).into_response())

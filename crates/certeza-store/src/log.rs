@@ -15,7 +15,7 @@
 //!   [`LogStore::with_transaction`]), so the caller's rows and the log entry
 //!   commit or roll back together. The returned [`Enqueued`] turns into a
 //!   signed [`Promise`] with [`Enqueued::promise`]; the proof is fetched later
-//!   with [`LogStore::receipt_for_pending`] or [`LogStore::index_of_leaf`].
+//!   with [`LogStore::receipt_for_pending`].
 //! * **Readers**: [`LogStore::latest_checkpoint`], [`LogStore::entries`],
 //!   [`LogStore::hash_reader`] (a [`HashReader`] over the stored hashes),
 //!   [`LogStore::receipt`], [`LogStore::consistency_proof`] and
@@ -561,21 +561,6 @@ impl<'a> LogStore<'a> {
             PendingStatus::Integrated { index, .. } => self.receipt(index),
             _ => Ok(None),
         }
-    }
-
-    /// The smallest index of an integrated entry with this leaf hash.
-    pub fn index_of_leaf(&self, leaf_hash: &Hash) -> Result<Option<u64>, StoreError> {
-        let index: Option<i64> = match self {
-            LogStore::Sqlite(s) => s.with_connection(|c| {
-                Ok(c.prepare_cached("SELECT MIN(idx) FROM log_entry WHERE leaf_hash = ?1")?
-                    .query_row([&leaf_hash[..]], |row| row.get(0))?)
-            })?,
-            LogStore::Postgres(p) => p.with_client(|c| {
-                Ok(c.query_one("SELECT MIN(idx) FROM log_entry WHERE leaf_hash = $1", &[&&leaf_hash[..]])?
-                    .try_get(0)?)
-            })?,
-        };
-        index.map(to_u64).transpose()
     }
 
     /// The number of entries waiting to be integrated.

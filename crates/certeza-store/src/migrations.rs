@@ -12,6 +12,7 @@ pub(crate) const SQLITE: &[Migration] = &[
     Migration { version: 3, sql: include_str!("../migrations/sqlite/0003_verification.sql") },
     Migration { version: 4, sql: include_str!("../migrations/sqlite/0004_cosignature.sql") },
     Migration { version: 5, sql: include_str!("../migrations/sqlite/0005_citizen.sql") },
+    Migration { version: 6, sql: include_str!("../migrations/sqlite/0006_log_without_leaf_index.sql") },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -20,4 +21,5 @@ pub(crate) const POSTGRES: &[Migration] = &[
     Migration { version: 3, sql: include_str!("../migrations/postgres/0003_verification.sql") },
     Migration { version: 4, sql: include_str!("../migrations/postgres/0004_cosignature.sql") },
     Migration { version: 5, sql: include_str!("../migrations/postgres/0005_citizen.sql") },
+    Migration { version: 6, sql: include_str!("../migrations/postgres/0006_log_without_leaf_index.sql") },
 ];
