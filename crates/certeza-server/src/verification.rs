@@ -583,9 +583,12 @@ pub(crate) async fn create(
     // The log entry: no personal data, the subject only as a salted commitment.
     let mut salt = [0u8; 16];
     certeza_crypto_random(&mut salt)?;
-    let mut verification_id_bytes = [0u8; 16];
+    // Time first, then 80 random bits: ids of new verifications sort after
+    // older ones, so storing them appends to the id index instead of
+    // touching a random page of it.
+    let mut verification_id_bytes = [0u8; 10];
     certeza_crypto_random(&mut verification_id_bytes)?;
-    let verification_id = format!("ver_{}", hex(&verification_id_bytes));
+    let verification_id = format!("ver_{now:012x}{}", hex(&verification_id_bytes));
     let subject_commitment = person.as_ref().map(|person| {
         let mut committed = person.id.to_vec();
         committed.extend_from_slice(&salt);

@@ -48,10 +48,14 @@ impl SqliteStore {
             return Err(unreachable(format!("the directory {} does not exist", parent.display())));
         }
         let connection = Connection::open(&self.path).map_err(|error| unreachable(error.to_string()))?;
+        // `synchronous = FULL`: a commit returns once its WAL frames are on
+        // disk, so whatever was acknowledged (a log entry, a verification)
+        // survives a power loss, not only a crash of this process. Group
+        // commit keeps the cost to one sync per batch of writers.
         connection
             .execute_batch(
                 "PRAGMA journal_mode = WAL;
-                 PRAGMA synchronous = NORMAL;
+                 PRAGMA synchronous = FULL;
                  PRAGMA busy_timeout = 10000;
                  PRAGMA foreign_keys = ON;
                  PRAGMA cache_size = -262144;
@@ -241,26 +245,31 @@ impl RegistryStore for SqliteStore {
 
     fn insert_people_bulk(&self, people: &[SealedPerson], now_unix_millis: u64) -> Result<u64, StoreError> {
         self.with_write_connection(|connection| {
-            // A large WAL between checkpoints: appended pages are copied once.
-            // No automatic checkpoint while appending: each one would copy the
-            // WAL into the database and wait for the disk twice. The WAL is
-            // checkpointed once it passes BULK_LOAD_WAL_LIMIT, and by the
-            // next ordinary writer after the load.
-            connection.pragma_update(None, "wal_autocheckpoint", 0)?;
-            let transaction = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            {
-                let mut statement = transaction.prepare_cached(INSERT_PERSON)?;
-                for person in people {
-                    bind_and_execute(&mut statement, person, now_unix_millis)?;
+            // No automatic checkpoint while appending (each would copy the WAL
+            // into the database and wait for the disk), and no sync per
+            // batch: the load is made durable by the synchronous commits of
+            // the index builds in `finish_bulk_load`. The WAL is checkpointed
+            // when it passes BULK_LOAD_WAL_LIMIT, and later by ordinary writers.
+            connection.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA synchronous = NORMAL;")?;
+            let appended = (|| {
+                let transaction = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                {
+                    let mut statement = transaction.prepare_cached(INSERT_PERSON)?;
+                    for person in people {
+                        bind_and_execute(&mut statement, person, now_unix_millis)?;
+                    }
                 }
-            }
-            transaction.commit()?;
-            connection.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
+                transaction.commit()?;
+                Ok::<_, StoreError>(people.len() as u64)
+            })();
+            connection.execute_batch(&format!(
+                "PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}; PRAGMA synchronous = FULL;"
+            ))?;
             let wal_bytes = std::fs::metadata(wal_path(&self.path)).map_or(0, |metadata| metadata.len());
-            if wal_bytes > BULK_LOAD_WAL_LIMIT {
+            if appended.is_ok() && wal_bytes > BULK_LOAD_WAL_LIMIT {
                 connection.execute_batch("PRAGMA wal_checkpoint(RESTART)")?;
             }
-            Ok(people.len() as u64)
+            appended
         })
     }
 
@@ -270,11 +279,10 @@ impl RegistryStore for SqliteStore {
             // budget per run, worker threads sort the runs in parallel and the
             // build is faster than one large single-threaded sort. The index
             // builds commit with a synced WAL, which makes every appended row
-            // durable too (the appends themselves were not synced).
-            connection.execute_batch("PRAGMA cache_size = -16384; PRAGMA threads = 4; PRAGMA synchronous = FULL;")?;
+            // durable too.
+            connection.execute_batch("PRAGMA cache_size = -16384; PRAGMA threads = 4;")?;
             let built = create_indexes(connection);
-            connection
-                .execute_batch("PRAGMA cache_size = -262144; PRAGMA threads = 2; PRAGMA synchronous = NORMAL;")?;
+            connection.execute_batch("PRAGMA cache_size = -262144; PRAGMA threads = 2;")?;
             built
         })
     }
