@@ -21,12 +21,52 @@ pub struct SqliteStore {
     /// which polls with sleeps of up to 100 ms; other processes still meet
     /// the busy timeout.
     writer: std::sync::Mutex<()>,
+    /// During a bulk load, the thread that checkpoints the WAL.
+    bulk_checkpointer: std::sync::Mutex<Option<BulkCheckpointer>>,
+}
+
+/// Checkpoints the WAL in the background during a bulk load, on its own
+/// connection (a passive checkpoint never blocks the writer): the rows are
+/// copied into the database file and synced while the next ones are
+/// produced, and the WAL is reused instead of growing.
+struct BulkCheckpointer {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl BulkCheckpointer {
+    fn start(connection: Connection) -> Option<Self> {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("bulk-checkpoint".to_owned())
+            .spawn(move || {
+                while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    // A failed passive checkpoint loses nothing: the frames stay
+                    // in the WAL for the next one.
+                    let _ = connection.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+                }
+            })
+            .ok()?;
+        Some(Self { stop, thread })
+    }
+
+    fn stop(self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = self.thread.join();
+    }
 }
 
 impl SqliteStore {
     /// Opens or creates the database file at `path` and applies pending migrations.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let store = Self { path: path.to_owned(), connections: Pool::new(64), writer: std::sync::Mutex::new(()) };
+        let store = Self {
+            path: path.to_owned(),
+            connections: Pool::new(64),
+            writer: std::sync::Mutex::new(()),
+            bulk_checkpointer: std::sync::Mutex::new(None),
+        };
         let mut connection = store.connect()?;
         apply_migrations(&mut connection, SQLITE)?;
         create_indexes(&connection)?;
@@ -239,6 +279,12 @@ impl RegistryStore for SqliteStore {
                 }
             }
             transaction.commit()?;
+            if empty {
+                let mut checkpointer = self.bulk_checkpointer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                if checkpointer.is_none() {
+                    *checkpointer = BulkCheckpointer::start(self.connect()?);
+                }
+            }
             Ok(empty)
         })
     }
@@ -246,10 +292,11 @@ impl RegistryStore for SqliteStore {
     fn insert_people_bulk(&self, people: &[SealedPerson], now_unix_millis: u64) -> Result<u64, StoreError> {
         self.with_write_connection(|connection| {
             // No automatic checkpoint while appending (each would copy the WAL
-            // into the database and wait for the disk), and no sync per
+            // into the database and wait for the disk in this thread: the
+            // bulk checkpointer does it in the background), and no sync per
             // batch: the load is made durable by the synchronous commits of
-            // the index builds in `finish_bulk_load`. The WAL is checkpointed
-            // when it passes BULK_LOAD_WAL_LIMIT, and later by ordinary writers.
+            // the index builds in `finish_bulk_load`. Should the checkpointer
+            // fall behind, the WAL is checkpointed here past BULK_LOAD_WAL_LIMIT.
             connection.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA synchronous = NORMAL;")?;
             let appended = (|| {
                 let transaction = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -279,11 +326,20 @@ impl RegistryStore for SqliteStore {
             // budget per run, worker threads sort the runs in parallel and the
             // build is faster than one large single-threaded sort. The index
             // builds commit with a synced WAL, which makes every appended row
-            // durable too.
-            connection.execute_batch("PRAGMA cache_size = -16384; PRAGMA threads = 4;")?;
+            // durable too; the background checkpoints go on meanwhile.
+            connection.execute_batch("PRAGMA cache_size = -4096; PRAGMA threads = 4; PRAGMA wal_autocheckpoint = 0;")?;
             let built = create_indexes(connection);
-            connection.execute_batch("PRAGMA cache_size = -262144; PRAGMA threads = 2;")?;
-            built
+            if let Some(checkpointer) =
+                self.bulk_checkpointer.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take()
+            {
+                checkpointer.stop();
+            }
+            connection.execute_batch(&format!(
+                "PRAGMA cache_size = -262144; PRAGMA threads = 2; PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES};"
+            ))?;
+            built?;
+            connection.execute_batch("PRAGMA wal_checkpoint(PASSIVE)")?;
+            Ok(())
         })
     }
 }
