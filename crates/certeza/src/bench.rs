@@ -151,16 +151,33 @@ pub(crate) fn run(options: HttpBench) -> anyhow::Result<()> {
     let run_id = u64::from_le_bytes(run_id_bytes) % 1_000_000_000;
     let shared = Arc::new(Shared { bodies, next: AtomicU64::new(0), errors: AtomicU64::new(0) });
     let options = Arc::new(options);
+    // Every connection is open before the clock starts: connection set-up
+    // (a SYN dropped by a full accept queue costs a 1 s retransmission) is not
+    // request latency.
+    let streams = runtime.block_on(async {
+        let mut connecting = Vec::with_capacity(options.connections);
+        for _ in 0..options.connections {
+            let address = options.address.clone();
+            connecting.push(tokio::spawn(async move {
+                let stream = TcpStream::connect(&address).await?;
+                stream.set_nodelay(true)?;
+                Ok::<_, anyhow::Error>(stream)
+            }));
+        }
+        let mut streams = Vec::with_capacity(connecting.len());
+        for connection in connecting {
+            streams.push(connection.await??);
+        }
+        Ok::<_, anyhow::Error>(streams)
+    })?;
     let started = Instant::now();
     let deadline = started + Duration::from_secs(options.seconds);
     let latencies = runtime.block_on(async {
         let mut tasks = Vec::new();
-        for connection in 0..options.connections {
+        for (connection, mut stream) in streams.into_iter().enumerate() {
             let (options, shared) = (options.clone(), shared.clone());
             tasks.push(tokio::spawn(async move {
                 let mut latencies = Vec::new();
-                let mut stream = TcpStream::connect(&options.address).await?;
-                stream.set_nodelay(true)?;
                 let mut buffer = Vec::with_capacity(8192);
                 // In the open loop, connection k sends requests k, k+C, k+2C, … of the schedule.
                 let interval = (options.rate > 0)
