@@ -181,7 +181,7 @@ fn to_hash(bytes: Vec<u8>) -> Result<Hash, StoreError> {
     bytes.try_into().map_err(|_| StoreError::CorruptRecord("a log hash is not 32 bytes"))
 }
 
-fn check_entry(entry: &[u8]) -> Result<(), StoreError> {
+pub(crate) fn check_entry(entry: &[u8]) -> Result<(), StoreError> {
     if entry.is_empty() || entry.len() > MAX_ENTRY_SIZE {
         return Err(StoreError::Log(certeza_log::Error::InvalidArgument(format!(
             "a log entry must be 1 to {MAX_ENTRY_SIZE} bytes, not {}",

@@ -19,7 +19,14 @@ use crate::{
 pub struct PostgresStore {
     config: postgres::Config,
     shown_url: String,
-    connections: Pool<Client>,
+    connections: Pool<PooledClient>,
+}
+
+/// A connection with the statements prepared on it so far (a statement is
+/// parsed and planned once per connection instead of once per query).
+struct PooledClient {
+    client: Client,
+    prepared: std::collections::HashMap<String, postgres::Statement>,
 }
 
 impl PostgresStore {
@@ -33,11 +40,11 @@ impl PostgresStore {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(5));
         }
-        let store = Self { config, shown_url, connections: Pool::new(32) };
+        let store = Self { config, shown_url, connections: Pool::bounded(32, Duration::from_secs(5)) };
         let mut client = store.new_client()?;
         apply_migrations(&mut client, POSTGRES)?;
         create_indexes(&mut client)?;
-        store.connections.put(client);
+        store.connections.put(PooledClient { client, prepared: std::collections::HashMap::new() });
         Ok(store)
     }
 
@@ -49,10 +56,36 @@ impl PostgresStore {
 
     /// Runs `work` with a pooled client; a client that failed is not reused.
     pub fn with_client<T>(&self, work: impl FnOnce(&mut Client) -> Result<T, StoreError>) -> Result<T, StoreError> {
-        let mut client = self.connections.get(|| self.new_client())?;
-        let result = work(&mut client);
-        if result.is_err() && client.is_closed() {
-            client.discard();
+        self.with_pooled(|pooled| work(&mut pooled.client))
+    }
+
+    /// Runs `work` with a pooled client and `sql` prepared on it (once per
+    /// connection).
+    fn with_prepared<T>(
+        &self,
+        sql: &str,
+        work: impl FnOnce(&mut Client, &postgres::Statement) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.with_pooled(|pooled| {
+            let statement = match pooled.prepared.get(sql) {
+                Some(statement) => statement.clone(),
+                None => {
+                    let statement = pooled.client.prepare(sql)?;
+                    pooled.prepared.insert(sql.to_owned(), statement.clone());
+                    statement
+                }
+            };
+            work(&mut pooled.client, &statement)
+        })
+    }
+
+    fn with_pooled<T>(&self, work: impl FnOnce(&mut PooledClient) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let mut pooled = self.connections.get(|| {
+            self.new_client().map(|client| PooledClient { client, prepared: std::collections::HashMap::new() })
+        })?;
+        let result = work(&mut pooled);
+        if result.is_err() && pooled.client.is_closed() {
+            pooled.discard();
         }
         result
     }
@@ -225,12 +258,10 @@ impl RegistryStore for PostgresStore {
             PersonLookup::Ocr => "ocr_idx",
             PersonLookup::ClaveElector => "clave_idx",
         };
-        self.with_client(|client| {
-            let sql = format!("SELECT {PERSON_COLUMNS} FROM person WHERE {column} = $1 LIMIT 1");
-            match client.query_opt(sql.as_str(), &[&&index[..]])? {
-                Some(row) => Ok(Some(person_from_row(&row)?)),
-                None => Ok(None),
-            }
+        let sql = format!("SELECT {PERSON_COLUMNS} FROM person WHERE {column} = $1 LIMIT 1");
+        self.with_prepared(&sql, |client, statement| match client.query_opt(statement, &[&&index[..]])? {
+            Some(row) => Ok(Some(person_from_row(&row)?)),
+            None => Ok(None),
         })
     }
 

@@ -126,6 +126,129 @@ fn stored_response_in(
     }
 }
 
+/// The PostgreSQL group commit: the whole batch in four statements (a
+/// network round trip per statement, not per verification), whatever its size.
+fn postgres_record_batch(
+    client: &mut postgres::Client,
+    batch: &[(NewVerification<'_>, &[u8])],
+    max_merge_delay_millis: u64,
+) -> Result<Vec<Recorded>, StoreError> {
+    let mut transaction = client.transaction()?;
+    // Earlier answers to any of these request ids.
+    let party_ids: Vec<i64> = batch.iter().map(|(verification, _)| verification.relying_party_id).collect();
+    let request_ids: Vec<&str> = batch.iter().map(|(verification, _)| verification.request_id).collect();
+    let mut earlier: std::collections::HashMap<(i64, String), StoredResponse> = transaction
+        .query(
+            "SELECT v.relying_party_id, v.request_id, v.response, v.request_sha256 FROM verification v \
+             JOIN UNNEST($1::BIGINT[], $2::TEXT[]) AS r (party, request) \
+             ON v.relying_party_id = r.party AND v.request_id = r.request",
+            &[&party_ids, &request_ids],
+        )?
+        .iter()
+        .map(|row| {
+            Ok((
+                (row.try_get(0)?, row.try_get(1)?),
+                StoredResponse { response: row.try_get(2)?, request_sha256: row.try_get(3)? },
+            ))
+        })
+        .collect::<Result<_, StoreError>>()?;
+    // The new ones (a request id repeated within the batch is answered like
+    // its first occurrence), with a pending id each.
+    let mut results: Vec<Option<Recorded>> = vec![None; batch.len()];
+    let mut new_positions = Vec::new();
+    for (position, (verification, log_entry)) in batch.iter().enumerate() {
+        let key = (verification.relying_party_id, verification.request_id.to_owned());
+        if let Some(stored) = earlier.get(&key) {
+            results[position] = Some(Recorded::Existing(stored.clone()));
+            continue;
+        }
+        crate::log::check_entry(log_entry)?;
+        earlier.insert(
+            key,
+            StoredResponse {
+                response: verification.response.to_owned(),
+                request_sha256: verification.request_sha256.to_vec(),
+            },
+        );
+        new_positions.push(position);
+    }
+    if !new_positions.is_empty() {
+        let count =
+            i64::try_from(new_positions.len()).map_err(|_| StoreError::CorruptRecord("a batch is too large"))?;
+        let pending_ids: Vec<i64> = transaction
+            .query(
+                "SELECT nextval(pg_get_serial_sequence('log_pending', 'id')) FROM generate_series(1, $1::BIGINT)",
+                &[&count],
+            )?
+            .iter()
+            .map(|row| row.try_get(0))
+            .collect::<Result<_, _>>()?;
+        let mut leaves = Vec::with_capacity(new_positions.len());
+        let mut entries = Vec::with_capacity(new_positions.len());
+        let mut queued = Vec::with_capacity(new_positions.len());
+        let mut promised = Vec::with_capacity(new_positions.len());
+        let mut ids = Vec::with_capacity(new_positions.len());
+        let mut parties = Vec::with_capacity(new_positions.len());
+        let mut requests = Vec::with_capacity(new_positions.len());
+        let mut request_hashes = Vec::with_capacity(new_positions.len());
+        let mut people = Vec::with_capacity(new_positions.len());
+        let mut salts = Vec::with_capacity(new_positions.len());
+        let mut purposes = Vec::with_capacity(new_positions.len());
+        let mut outcomes = Vec::with_capacity(new_positions.len());
+        let mut reasons = Vec::with_capacity(new_positions.len());
+        let mut responses = Vec::with_capacity(new_positions.len());
+        let mut created = Vec::with_capacity(new_positions.len());
+        for &position in &new_positions {
+            let (verification, log_entry) = &batch[position];
+            leaves.push(certeza_log::merkle::hash_leaf(log_entry).to_vec());
+            entries.push(*log_entry);
+            queued.push(to_i64(verification.created_at_ms)?);
+            promised.push(to_i64(verification.created_at_ms.saturating_add(max_merge_delay_millis))?);
+            ids.push(verification.id);
+            parties.push(verification.relying_party_id);
+            requests.push(verification.request_id);
+            request_hashes.push(&verification.request_sha256[..]);
+            people.push(verification.person_id.map(|id| id.to_vec()));
+            salts.push(&verification.subject_salt[..]);
+            purposes.push(verification.purpose);
+            outcomes.push(verification.outcome);
+            reasons.push(verification.reason);
+            responses.push(verification.response);
+            created.push(to_i64(verification.created_at_ms)?);
+        }
+        transaction.execute(
+            "INSERT INTO log_pending (id, leaf_hash, data, queued_at_ms, promised_by_ms) \
+             SELECT * FROM UNNEST($1::BIGINT[], $2::BYTEA[], $3::BYTEA[], $4::BIGINT[], $5::BIGINT[])",
+            &[&pending_ids, &leaves, &entries, &queued, &promised],
+        )?;
+        transaction.execute(
+            "INSERT INTO verification (id, relying_party_id, request_id, request_sha256, person_id, subject_salt, \
+             purpose, outcome, reason, response, log_pending_id, created_at_ms) \
+             SELECT * FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::TEXT[], $4::BYTEA[], $5::BYTEA[], $6::BYTEA[], \
+             $7::TEXT[], $8::TEXT[], $9::TEXT[], $10::TEXT[], $11::BIGINT[], $12::BIGINT[])",
+            &[
+                &ids,
+                &parties,
+                &requests,
+                &request_hashes,
+                &people,
+                &salts,
+                &purposes,
+                &outcomes,
+                &reasons,
+                &responses,
+                &pending_ids,
+                &created,
+            ],
+        )?;
+        for (&position, pending_id) in new_positions.iter().zip(&pending_ids) {
+            results[position] = Some(Recorded::New { pending_id: to_u64(*pending_id)? });
+        }
+    }
+    transaction.commit()?;
+    results.into_iter().map(|result| result.ok_or(StoreError::CorruptRecord("a recorded batch lost an item"))).collect()
+}
+
 fn insert_verification(
     transaction: &mut StoreTransaction<'_, '_>,
     verification: &NewVerification<'_>,
@@ -345,6 +468,9 @@ impl Store {
         batch: &[(NewVerification<'_>, &[u8])],
         max_merge_delay_millis: u64,
     ) -> Result<Vec<Recorded>, StoreError> {
+        if let Store::Postgres(store) = self {
+            return store.with_client(|client| postgres_record_batch(client, batch, max_merge_delay_millis));
+        }
         LogStore::new(self).with_transaction(|transaction| {
             let mut results = Vec::with_capacity(batch.len());
             for (verification, log_entry) in batch {
