@@ -18,6 +18,7 @@ pub mod log_routes;
 pub mod notifier;
 pub mod operations;
 mod pages;
+pub mod tls;
 pub mod verification;
 pub mod witness_routes;
 

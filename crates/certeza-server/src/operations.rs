@@ -133,7 +133,13 @@ pub fn openapi_document() -> serde_json::Value {
             "description": "Online credential verification for relying parties, and the transparency log."
         },
         "components": {
-            "securitySchemes": { "apiKey": { "type": "http", "scheme": "bearer" } },
+            "securitySchemes": {
+                "apiKey": { "type": "http", "scheme": "bearer" },
+                "clientCertificate": {
+                    "type": "mutualTLS",
+                    "description": "Required, with the API key, of a relying party bound to a client certificate."
+                }
+            },
             "schemas": {
                 "Problem": {
                     "type": "object",
@@ -186,13 +192,13 @@ pub fn openapi_document() -> serde_json::Value {
         "paths": {
             "/v1/verifications": { "post": {
                 "summary": "Verify a presented credential",
-                "security": [{ "apiKey": [] }],
+                "security": [{ "apiKey": [] }, { "apiKey": [], "clientCertificate": [] }],
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/VerificationRequest" } } } },
                 "responses": verification_responses
             }},
             "/v1/verifications/{id}/proof": { "get": {
                 "summary": "The log inclusion proof of a verification",
-                "security": [{ "apiKey": [] }],
+                "security": [{ "apiKey": [] }, { "apiKey": [], "clientCertificate": [] }],
                 "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }],
                 "responses": proof_responses
             }},

@@ -10,10 +10,10 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use certeza_core::{Cic, ClaveElector, Clock, CredentialStatus, Curp, Date, EmissionNumber, Ocr};
@@ -26,6 +26,7 @@ use certeza_store::{PersonLookup, SealedPerson};
 use ed25519_dalek::{Signer as _, SigningKey};
 use serde::{Deserialize, Serialize};
 
+use crate::tls::ClientCertificate;
 use crate::{AppError, AppState, constant_time_equal, problem_response, sha256};
 
 /// How long a relying party's policy is cached before it is read again (so a
@@ -184,6 +185,10 @@ pub struct Policy {
     pub enumeration_threshold: f64,
     /// Answers needed in the window before the threshold applies.
     pub enumeration_min_requests: u32,
+    /// The SHA-256 (hex) of the client certificate the relying party must
+    /// present over mutual TLS on every call; `None`: the API key alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_certificate_sha256: Option<String>,
 }
 
 /// Every field a relying party may present.
@@ -351,7 +356,11 @@ fn too_many_requests(retry_after_seconds: u64, detail: &'static str) -> AppError
     AppError::TooManyRequests { retry_after_seconds, detail }
 }
 
-async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Arc<RelyingPartyRuntime>, AppError> {
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    client_certificate: Option<&ClientCertificate>,
+) -> Result<Arc<RelyingPartyRuntime>, AppError> {
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
@@ -393,6 +402,14 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Arc<Relyi
     // reveals nothing about a high-entropy key.
     if runtime.party.revoked_at_ms.is_some() {
         return Err(AppError::Unauthorized);
+    }
+    // A relying party bound to a client certificate is served only over a
+    // mutual-TLS connection that presented that certificate.
+    if let Some(bound) = &runtime.policy.client_certificate_sha256 {
+        let presented = client_certificate.and_then(|certificate| certificate.0).map(|fingerprint| hex(&fingerprint));
+        if !presented.is_some_and(|presented| constant_time_equal(presented.as_bytes(), bound.as_bytes())) {
+            return Err(AppError::Unauthorized);
+        }
     }
     Ok(runtime)
 }
@@ -478,10 +495,11 @@ fn json_response(status: StatusCode, body: String) -> Response {
 
 pub(crate) async fn create(
     State(state): State<AppState>,
+    client_certificate: Option<Extension<ClientCertificate>>,
     headers: HeaderMap,
     body: Result<Json<VerificationRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, AppError> {
-    let runtime = authenticate(&state, &headers).await?;
+    let runtime = authenticate(&state, &headers, client_certificate.as_deref()).await?;
     let Json(request) = body.map_err(AppError::from_json_rejection)?;
     let now = state.clock.now_unix_millis();
 
@@ -695,10 +713,11 @@ fn certeza_crypto_random(buffer: &mut [u8]) -> Result<(), AppError> {
 
 pub(crate) async fn proof(
     State(state): State<AppState>,
+    client_certificate: Option<Extension<ClientCertificate>>,
     headers: HeaderMap,
     Path(verification_id): Path<String>,
 ) -> Result<Response, AppError> {
-    let runtime = authenticate(&state, &headers).await?;
+    let runtime = authenticate(&state, &headers, client_certificate.as_deref()).await?;
     let store = state.store.clone();
     let party_id = runtime.party.id;
     let receipt = tokio::task::spawn_blocking(move || {

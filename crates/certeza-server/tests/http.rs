@@ -5,6 +5,10 @@
 #[path = "http/verification.rs"]
 mod verification;
 
+/// HTTPS and mutual TLS, over a real socket.
+#[path = "http/tls.rs"]
+mod tls;
+
 use std::sync::Arc;
 
 use axum::body::Body;

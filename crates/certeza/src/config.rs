@@ -122,11 +122,26 @@ pub struct ServerConfig {
     /// Whether cookies carry `Secure`: set it when the service is reached
     /// over TLS (behind a proxy); off by default for the local demo.
     pub secure_cookies: bool,
+    /// The server's certificate chain as PEM (usually `tls_certificate_file =
+    /// "PATH"`); with `tls_private_key`, the server speaks HTTPS.
+    pub tls_certificate: String,
+    /// The server's private key as PEM (a secret: `tls_private_key_file`).
+    pub tls_private_key: String,
+    /// CA certificates (PEM) that client certificates must chain to: set, the
+    /// server asks clients for a certificate, and relying parties bound to
+    /// one (`certeza rp add --client-certificate`) must present it.
+    pub tls_client_ca: String,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self { listen: "127.0.0.1:8080".to_owned(), secure_cookies: false }
+        Self {
+            listen: "127.0.0.1:8080".to_owned(),
+            secure_cookies: false,
+            tls_certificate: String::new(),
+            tls_private_key: String::new(),
+            tls_client_ca: String::new(),
+        }
     }
 }
 
@@ -149,6 +164,9 @@ impl std::fmt::Debug for Config {
         formatter
             .debug_struct("Config")
             .field("server.listen", &self.server.listen)
+            .field("server.tls", &!self.server.tls_certificate.is_empty())
+            .field("server.tls_private_key", &if self.server.tls_private_key.is_empty() { "" } else { "[REDACTED]" })
+            .field("server.tls_client_ca", &!self.server.tls_client_ca.is_empty())
             .field("database.url", &certeza_store::redact_url(&self.database.url))
             .field("log.origin", &self.log.origin)
             .field("log.batch_interval_ms", &self.log.batch_interval_ms)
@@ -324,7 +342,9 @@ pub fn initial_config_file() -> String {
      # variable CERTEZA_SECTION__KEY (e.g. CERTEZA_DATABASE__URL), or read from a\n\
      # file with KEY_file = \"PATH\" / CERTEZA_SECTION__KEY_FILE=PATH for secrets.\n\n\
      [server]\nlisten = \"127.0.0.1:8080\"\n\
-     # Set to true when the service is reached over TLS, so cookies carry Secure.\nsecure_cookies = false\n\n\
+     # Set to true when the service is reached over TLS, so cookies carry Secure.\nsecure_cookies = false\n\
+     # HTTPS: the certificate chain and key (PEM), and for mutual TLS the CA of client certificates, e.g.\n\
+     # tls_certificate_file = \"tls/server.pem\"\n# tls_private_key_file = \"tls/server-key.pem\"\n# tls_client_ca_file = \"tls/clients-ca.pem\"\n\n\
      [database]\n# sqlite://PATH (relative to this directory) or postgres://USER@HOST/DB\nurl = \"sqlite://certeza.db\"\n\n\
      [log]\n# The transparency log's name; also the name of its signing key.\norigin = \"certeza.example/log\"\n\
      batch_interval_ms = 100\nmax_merge_delay_ms = 5000\n# Bearer token for POST /v1/log/entries (empty: disabled); prefer submit_token_file.\n\
@@ -406,6 +426,7 @@ mod tests {
         config.database.url = "postgres://app:topsecret@db/certeza".to_owned();
         config.log.submit_token = "token-topsecret".to_owned();
         config.credentials.issuer_token = "issuer-topsecret".to_owned();
+        config.server.tls_private_key = "-----BEGIN PRIVATE KEY-----\ntopsecret".to_owned();
         let shown = format!("{config:?}");
         assert!(!shown.contains("topsecret"), "{shown}");
     }

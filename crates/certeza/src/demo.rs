@@ -134,6 +134,7 @@ fn demo_relying_party(context: &OpenedDataDirectory, data: &Path) -> anyhow::Res
         daily_quota: 10_000_000,
         enumeration_threshold: 0.5,
         enumeration_min_requests: 50,
+        client_certificate: None,
     };
     let key = crate::rp::add(&context.store, &options)?;
     use std::io::Write;

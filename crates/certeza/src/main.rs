@@ -376,6 +376,25 @@ pub(crate) fn init(data: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The server's TLS configuration, when `server.tls_certificate` is set.
+fn tls_config(server: &config::ServerConfig) -> anyhow::Result<Option<std::sync::Arc<rustls::ServerConfig>>> {
+    if server.tls_certificate.is_empty() && server.tls_private_key.is_empty() {
+        if !server.tls_client_ca.is_empty() {
+            bail!("server.tls_client_ca needs server.tls_certificate and server.tls_private_key (mutual TLS is TLS)");
+        }
+        return Ok(None);
+    }
+    if server.tls_certificate.is_empty() || server.tls_private_key.is_empty() {
+        bail!("HTTPS needs both server.tls_certificate_file and server.tls_private_key_file");
+    }
+    let settings = certeza_server::tls::TlsSettings {
+        certificate_chain_pem: server.tls_certificate.as_bytes().to_vec(),
+        private_key_pem: server.tls_private_key.as_bytes().to_vec(),
+        client_ca_pem: (!server.tls_client_ca.is_empty()).then(|| server.tls_client_ca.as_bytes().to_vec()),
+    };
+    Ok(Some(certeza_server::tls::server_config(&settings).context("setting up HTTPS")?))
+}
+
 /// Serves until Ctrl-C or SIGTERM; `on_bound` runs once the address is known.
 pub(crate) fn serve_until_signal(
     context: OpenedDataDirectory,
@@ -440,6 +459,7 @@ pub(crate) fn serve_until_signal(
         notifier,
         secure_cookies: context.config.server.secure_cookies,
     });
+    let tls = tls_config(&context.config.server)?;
     let sequencer = logging::start_sequencer(&log_config, tile_directory, sequencer_signer, store.clone(), signal)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let served = runtime.block_on(async move {
@@ -448,7 +468,8 @@ pub(crate) fn serve_until_signal(
         let address = listener.local_addr()?;
         on_bound(address)?;
         tracing::info!(%address, "serving");
-        println!("Certeza is serving at http://{address}/ (Ctrl-C to stop)");
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        println!("Certeza is serving at {scheme}://{address}/ (Ctrl-C to stop)");
         let state = certeza_server::AppState {
             store,
             demo,
@@ -472,11 +493,13 @@ pub(crate) fn serve_until_signal(
         if let Some(witness_routes) = witness_routes {
             router = router.merge(witness_routes);
         }
-        certeza_server::serve(listener, router, async move {
+        let stop = async move {
             tokio::select! { () = shutdown => {}, () = terminate => {} }
-        })
-        .await
-        .context("serving HTTP")
+        };
+        match tls {
+            Some(tls) => certeza_server::tls::serve_tls(listener, router, tls, stop).await.context("serving HTTPS"),
+            None => certeza_server::serve(listener, router, stop).await.context("serving HTTP"),
+        }
     });
     sequencer.stop();
     served

@@ -33,6 +33,10 @@ pub(crate) struct AddRelyingParty {
     /// Answers in the window before the threshold applies.
     #[arg(long, default_value_t = 50)]
     pub(crate) enumeration_min_requests: u32,
+    /// Bind it to this client certificate (PEM): it is then served only over
+    /// mutual TLS with that certificate (see `server.tls_client_ca_file`).
+    #[arg(long, value_name = "CERTIFICATE.pem")]
+    pub(crate) client_certificate: Option<std::path::PathBuf>,
 }
 
 /// Registers a relying party; returns its API key (shown once, stored hashed).
@@ -55,6 +59,15 @@ pub(crate) fn add(store: &Store, options: &AddRelyingParty) -> anyhow::Result<St
     if !(0.0..=1.0).contains(&options.enumeration_threshold) {
         bail!("the enumeration threshold is a share between 0 and 1");
     }
+    let client_certificate_sha256 = match &options.client_certificate {
+        None => None,
+        Some(path) => {
+            let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            let fingerprint = certeza_server::tls::certificate_sha256_from_pem(&pem)
+                .with_context(|| format!("reading the certificate in {}", path.display()))?;
+            Some(certeza_crypto::to_hex(&fingerprint))
+        }
+    };
     let policy = Policy {
         purposes: options.purposes.clone(),
         fields,
@@ -63,6 +76,7 @@ pub(crate) fn add(store: &Store, options: &AddRelyingParty) -> anyhow::Result<St
         daily_quota: options.daily_quota,
         enumeration_threshold: options.enumeration_threshold,
         enumeration_min_requests: options.enumeration_min_requests,
+        client_certificate_sha256,
     };
     let mut secret = [0u8; 32];
     certeza_crypto::os_random(&mut secret)?;
@@ -78,14 +92,15 @@ pub(crate) fn list(store: &Store) -> anyhow::Result<ExitCode> {
     for party in store.relying_parties()? {
         let policy: Policy = serde_json::from_str(&party.policy).context("a stored policy is malformed")?;
         println!(
-            "{}\t{}\tpurposes={}\tfields={}\tfield_booleans={}\trate={}/s\tquota={}/day",
+            "{}\t{}\tpurposes={}\tfields={}\tfield_booleans={}\trate={}/s\tquota={}/day\tclient_certificate={}",
             party.name,
             if party.revoked_at_ms.is_some() { "revoked" } else { "active" },
             policy.purposes.join(","),
             policy.fields.join(","),
             policy.field_booleans,
             policy.rate_per_second,
-            policy.daily_quota
+            policy.daily_quota,
+            policy.client_certificate_sha256.as_deref().unwrap_or("none")
         );
     }
     Ok(ExitCode::SUCCESS)

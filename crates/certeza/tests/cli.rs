@@ -9,6 +9,8 @@ mod credential;
 mod log_faults;
 #[path = "cli/log_witness.rs"]
 mod log_witness;
+#[path = "cli/rp_mtls.rs"]
+mod rp_mtls;
 
 use std::io::Read;
 use std::path::Path;

@@ -23,15 +23,15 @@ use certeza_store::registry::PersonSealer;
 use ed25519_dalek::{Signature, SigningKey, Verifier as _};
 use tower::ServiceExt;
 
-struct Fixture {
+pub(crate) struct Fixture {
     _directory: tempfile::TempDir,
-    app: Router,
-    store: Arc<Store>,
-    people: Vec<Person>,
+    pub(crate) app: Router,
+    pub(crate) store: Arc<Store>,
+    pub(crate) people: Vec<Person>,
     receipt_key: SigningKey,
 }
 
-fn policy(field_booleans: bool, rate: u32, threshold: f64, minimum: u32) -> Policy {
+pub(crate) fn policy(field_booleans: bool, rate: u32, threshold: f64, minimum: u32) -> Policy {
     Policy {
         purposes: vec!["apertura-de-cuenta".to_owned()],
         fields: vec!["curp".into(), "cic".into(), "ocr".into(), "given_names".into(), "birth_date".into()],
@@ -40,10 +40,11 @@ fn policy(field_booleans: bool, rate: u32, threshold: f64, minimum: u32) -> Poli
         daily_quota: 1_000,
         enumeration_threshold: threshold,
         enumeration_min_requests: minimum,
+        client_certificate_sha256: None,
     }
 }
 
-fn fixture() -> Fixture {
+pub(crate) fn fixture() -> Fixture {
     let directory = tempfile::tempdir().unwrap();
     let keys = KeyDirectory::new(directory.path().join("keys"));
     keys.ensure_all(1).unwrap();
@@ -101,7 +102,7 @@ fn fixture() -> Fixture {
     Fixture { _directory: directory, app: router(state), store, people, receipt_key }
 }
 
-fn body(request_id: &str, fields: serde_json::Value) -> String {
+pub(crate) fn body(request_id: &str, fields: serde_json::Value) -> String {
     serde_json::json!({
         "request_id": request_id,
         "purpose": "apertura-de-cuenta",
@@ -111,7 +112,7 @@ fn body(request_id: &str, fields: serde_json::Value) -> String {
     .to_string()
 }
 
-async fn post(app: &Router, key: Option<&str>, body: String) -> (StatusCode, axum::http::HeaderMap, String) {
+pub(crate) async fn post(app: &Router, key: Option<&str>, body: String) -> (StatusCode, axum::http::HeaderMap, String) {
     let mut request = Request::post("/v1/verifications").header("content-type", "application/json");
     if let Some(key) = key {
         request = request.header("authorization", format!("Bearer {key}"));
@@ -127,7 +128,7 @@ fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap()
 }
 
-fn fields_of(person: &Person) -> serde_json::Value {
+pub(crate) fn fields_of(person: &Person) -> serde_json::Value {
     serde_json::json!({ "cic": person.cic.as_str(), "ocr": person.ocr.as_str(), "curp": person.curp.as_str() })
 }
 
