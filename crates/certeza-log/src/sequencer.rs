@@ -814,18 +814,21 @@ impl<S: LogStorage, T: TileStore> Sequencer<S, T> {
     }
 
     /// Steps until `stop` is set: immediately again after a full batch,
-    /// otherwise after `interval`. `now` supplies the time. Releases the
+    /// otherwise `interval` after the previous step began. `now` supplies the time. Releases the
     /// lease on the way out. Returns the first error.
     pub fn run(&mut self, now: &dyn Fn() -> u64, interval: Duration, stop: &AtomicBool) -> Result<(), S::Error> {
         let result = loop {
             if stop.load(Ordering::SeqCst) {
                 break Ok(());
             }
+            // A fixed cadence: the time a step took counts towards the
+            // interval, so a submitter waits at most one interval plus one step.
+            let started = std::time::Instant::now();
             match self.step(now()) {
                 Ok(StepOutcome::Integrated { old_size, new_size })
                     if new_size - old_size >= self.config.max_batch as u64 => {}
                 Ok(StepOutcome::Stale) => {}
-                Ok(_) => std::thread::sleep(interval),
+                Ok(_) => std::thread::sleep(interval.saturating_sub(started.elapsed())),
                 Err(e) => break Err(e),
             }
         };

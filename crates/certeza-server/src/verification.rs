@@ -51,6 +51,8 @@ pub struct VerificationContext {
     pub max_merge_delay_millis: u64,
     relying_parties: Mutex<HashMap<[u8; 32], Arc<RelyingPartyRuntime>>>,
     writer: std::sync::OnceLock<std::sync::mpsc::Sender<WriteRequest>>,
+    /// The base64url JWS protected header of every receipt (it names the key).
+    receipt_header: String,
 }
 
 /// A verification waiting for the group-commit writer.
@@ -151,6 +153,8 @@ impl VerificationContext {
         log_origin: String,
         max_merge_delay_millis: u64,
     ) -> Self {
+        let key_id = hex(&sha256(receipt_key.verifying_key().as_bytes())[..8]);
+        let header = serde_json::json!({ "alg": "EdDSA", "kid": key_id, "typ": "certeza-verification+jws" });
         Self {
             sealer,
             receipt_key,
@@ -158,6 +162,7 @@ impl VerificationContext {
             max_merge_delay_millis,
             relying_parties: Mutex::new(HashMap::new()),
             writer: std::sync::OnceLock::new(),
+            receipt_header: URL_SAFE_NO_PAD.encode(header.to_string()),
         }
     }
 
@@ -464,12 +469,11 @@ fn note_outcome(runtime: &RelyingPartyRuntime, failed: bool, now_ms: u64) -> Opt
     None
 }
 
-/// Signs a JWS (compact serialisation, EdDSA) over `payload`.
-fn sign_jws(key: &SigningKey, key_id: &str, payload: &serde_json::Value) -> String {
-    let header = serde_json::json!({ "alg": "EdDSA", "kid": key_id, "typ": "certeza-verification+jws" });
-    let signing_input =
-        format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(payload.to_string()));
-    let signature = key.sign(signing_input.as_bytes());
+/// Signs a JWS (compact serialisation, EdDSA) over `payload`, with the
+/// context's protected header.
+fn sign_jws(context: &VerificationContext, payload: &serde_json::Value) -> String {
+    let signing_input = format!("{}.{}", context.receipt_header, URL_SAFE_NO_PAD.encode(payload.to_string()));
+    let signature = context.receipt_key.sign(signing_input.as_bytes());
     format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
 }
 
@@ -645,8 +649,7 @@ pub(crate) async fn create(
         "time": rfc3339(now),
         "log": { "origin": context.log_origin, "leaf_hash": STANDARD.encode(leaf_hash), "promised_by": rfc3339(promised_by) },
     });
-    answer["receipt"] =
-        serde_json::Value::from(sign_jws(&context.receipt_key, &context.receipt_key_id(), &receipt_payload));
+    answer["receipt"] = serde_json::Value::from(sign_jws(context, &receipt_payload));
     answer["log"] = serde_json::json!({
         "leaf_hash": STANDARD.encode(leaf_hash),
         "promised_by": rfc3339(promised_by),
