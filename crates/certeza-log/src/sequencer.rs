@@ -814,8 +814,8 @@ impl<S: LogStorage, T: TileStore> Sequencer<S, T> {
     }
 
     /// Steps until `stop` is set: immediately again after a full batch,
-    /// otherwise `interval` after the previous step began. `now` supplies the time. Releases the
-    /// lease on the way out. Returns the first error.
+    /// otherwise `interval` after the previous step began. `now` supplies
+    /// the time. Releases the lease on the way out. Returns the first error.
     pub fn run(&mut self, now: &dyn Fn() -> u64, interval: Duration, stop: &AtomicBool) -> Result<(), S::Error> {
         let result = loop {
             if stop.load(Ordering::SeqCst) {
