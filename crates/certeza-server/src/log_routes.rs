@@ -88,6 +88,91 @@ pub struct LogContext {
     pub submit_token_sha256: Option<[u8; 32]>,
     /// How long a synchronous submitter waits for its checkpoint.
     pub submit_timeout: Duration,
+    /// Queues synchronous submissions (group commit).
+    pub submitter: LogSubmitter,
+}
+
+/// Queues synchronously submitted entries: one thread takes every
+/// submission waiting and queues them all in one transaction (one sync for
+/// the lot), answering each through its own channel, so that no submitter
+/// holds a thread while it waits.
+#[derive(Default)]
+pub struct LogSubmitter {
+    sender: std::sync::OnceLock<std::sync::mpsc::Sender<Submission>>,
+}
+
+struct Submission {
+    entry: Vec<u8>,
+    now_unix_millis: u64,
+    max_merge_delay_millis: u64,
+    reply: tokio::sync::oneshot::Sender<Result<u64, String>>,
+}
+
+/// Most entries queued in one transaction.
+const SUBMISSION_BATCH_MAX: usize = 4096;
+
+impl LogSubmitter {
+    /// Queues `entry` durably; returns its pending id.
+    async fn enqueue(
+        &self,
+        store: &Arc<certeza_store::Store>,
+        entry: Vec<u8>,
+        now_unix_millis: u64,
+        max_merge_delay_millis: u64,
+    ) -> Result<u64, AppError> {
+        let sender = self.sender.get_or_init(|| spawn_submitter(store.clone()));
+        let (reply, replied) = tokio::sync::oneshot::channel();
+        sender
+            .send(Submission { entry, now_unix_millis, max_merge_delay_millis, reply })
+            .map_err(|_| AppError::internal("the log submitter stopped"))?;
+        replied
+            .await
+            .map_err(|_| AppError::internal("the log submitter dropped a submission"))?
+            .map_err(AppError::internal)
+    }
+}
+
+fn spawn_submitter(store: Arc<certeza_store::Store>) -> std::sync::mpsc::Sender<Submission> {
+    let (sender, receiver) = std::sync::mpsc::channel::<Submission>();
+    let spawned = std::thread::Builder::new().name("log-submitter".to_owned()).spawn(move || {
+        let log = LogStore::new(&store);
+        while let Ok(first) = receiver.recv() {
+            let mut batch = vec![first];
+            while batch.len() < SUBMISSION_BATCH_MAX {
+                match receiver.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
+            }
+            let queued = log.with_transaction(|transaction| {
+                batch
+                    .iter()
+                    .map(|s| transaction.enqueue_log_entry(&s.entry, s.now_unix_millis, s.max_merge_delay_millis))
+                    .collect::<Result<Vec<_>, _>>()
+            });
+            match queued {
+                Ok(queued) => {
+                    for (submission, queued) in batch.into_iter().zip(queued) {
+                        let _ = submission.reply.send(Ok(queued.pending_id));
+                    }
+                }
+                // One bad entry must not fail the others: each on its own.
+                Err(_) => {
+                    for submission in batch {
+                        let result = log
+                            .enqueue(&submission.entry, submission.now_unix_millis, submission.max_merge_delay_millis)
+                            .map(|queued| queued.pending_id)
+                            .map_err(|error| error.to_string());
+                        let _ = submission.reply.send(result);
+                    }
+                }
+            }
+        }
+    });
+    if let Err(error) = spawned {
+        tracing::error!(%error, "the log submitter thread could not start");
+    }
+    sender
 }
 
 /// `GET /log/checkpoint`, with the witnesses' cosignatures appended (see
@@ -180,15 +265,10 @@ pub(crate) async fn submit(
         details_hash: parse_hash(submitted.details_hash.as_deref(), "details_hash")?,
     };
     let bytes = entry.encode().map_err(|error| AppError::BadRequest(error.to_string()))?;
-    let store = state.store.clone();
     let now = entry.time_unix_millis;
     let merge_delay = u64::try_from(state.log.submit_timeout.as_millis()).unwrap_or(u64::MAX);
-    // Concurrent submissions share one transaction (group commit).
-    let queued = tokio::task::spawn_blocking(move || LogStore::new(&store).enqueue_grouped(&bytes, now, merge_delay))
-        .await
-        .map_err(AppError::internal)?
-        .map_err(AppError::internal)?;
-    let receipt = wait_for_receipt(&state, queued.pending_id).await?;
+    let pending_id = state.log.submitter.enqueue(&state.store, bytes, now, merge_delay).await?;
+    let receipt = wait_for_receipt(&state, pending_id).await?;
     let encoded = receipt.encode().map_err(AppError::internal)?;
     let body = serde_json::json!({ "index": receipt.index, "receipt": encoded });
     Ok((StatusCode::CREATED, Json(body)).into_response())

@@ -35,6 +35,7 @@ fn state(directory: &std::path::Path) -> AppState {
         signal: Arc::new(IntegrationSignal::new()),
         submit_token_sha256: Some(certeza_server::sha256(b"submit-secret")),
         submit_timeout: Duration::from_secs(5),
+        submitter: Default::default(),
     };
     let store = Arc::new(store);
     let clock: Arc<dyn certeza_core::Clock> = Arc::new(FixedClock::new(1_700_000_000_000));

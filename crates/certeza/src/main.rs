@@ -416,6 +416,7 @@ pub(crate) fn serve_until_signal(
             Some(certeza_server::sha256(context.config.log.submit_token.as_bytes()))
         },
         submit_timeout: std::time::Duration::from_secs(10),
+        submitter: Default::default(),
     });
 
     let tile_directory = context.tile_directory();

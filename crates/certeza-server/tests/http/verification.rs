@@ -74,6 +74,7 @@ pub(crate) fn fixture() -> Fixture {
         signal: Arc::new(IntegrationSignal::new()),
         submit_token_sha256: None,
         submit_timeout: Duration::from_secs(1),
+        submitter: Default::default(),
     };
     let receipt_key = SigningKey::from_bytes(&[7u8; 32]);
     let verification =
