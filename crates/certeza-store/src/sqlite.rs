@@ -21,47 +21,40 @@ pub struct SqliteStore {
     /// which polls with sleeps of up to 100 ms; other processes still meet
     /// the busy timeout.
     writer: std::sync::Mutex<()>,
-    /// The background checkpointer (SQLite's automatic checkpoints are only
-    /// a safety net, past a 1 GiB WAL).
-    checkpointer: std::sync::OnceLock<Checkpointer>,
+    /// During a bulk load, the thread that checkpoints the WAL.
+    bulk_checkpointer: std::sync::Mutex<Option<BulkCheckpointer>>,
 }
 
-/// Checkpoints the WAL in the background, on its own connection: a passive
-/// checkpoint never blocks a writer, so no committing writer (a verification
-/// batch, the log sequencer, an import) stops to copy the WAL into the
-/// database and wait for the disk, as SQLite's automatic checkpoints make it
-/// do. Stopped at once when the store is dropped.
-struct Checkpointer {
-    stop: Option<std::sync::mpsc::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+/// Checkpoints the WAL in the background during a bulk load, on its own
+/// connection (a passive checkpoint never blocks the writer): the rows are
+/// copied into the database file and synced while the next ones are
+/// produced, and the WAL is reused instead of growing.
+struct BulkCheckpointer {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
 }
 
-/// How often the background checkpointer runs.
-const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(200);
-
-impl Checkpointer {
-    fn start(connection: Connection) -> Self {
-        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+impl BulkCheckpointer {
+    fn start(connection: Connection) -> Option<Self> {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
         let thread = std::thread::Builder::new()
-            .name("sqlite-checkpoint".to_owned())
+            .name("bulk-checkpoint".to_owned())
             .spawn(move || {
-                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_INTERVAL) {
+                while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
                     // A failed passive checkpoint loses nothing: the frames stay
                     // in the WAL for the next one.
                     let _ = connection.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
                 }
             })
-            .ok();
-        Self { stop: Some(stop), thread }
+            .ok()?;
+        Some(Self { stop, thread })
     }
-}
 
-impl Drop for Checkpointer {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+    fn stop(self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = self.thread.join();
     }
 }
 
@@ -72,13 +65,12 @@ impl SqliteStore {
             path: path.to_owned(),
             connections: Pool::new(64),
             writer: std::sync::Mutex::new(()),
-            checkpointer: std::sync::OnceLock::new(),
+            bulk_checkpointer: std::sync::Mutex::new(None),
         };
         let mut connection = store.connect()?;
         apply_migrations(&mut connection, SQLITE)?;
         create_indexes(&connection)?;
         store.connections.put(connection);
-        let _ = store.checkpointer.set(Checkpointer::start(store.connect()?));
         Ok(store)
     }
 
@@ -107,7 +99,7 @@ impl SqliteStore {
                  PRAGMA busy_timeout = 10000;
                  PRAGMA foreign_keys = ON;
                  PRAGMA cache_size = -262144;
-                 PRAGMA wal_autocheckpoint = 262144; -- 1 GiB: a safety net behind the Checkpointer
+                 PRAGMA wal_autocheckpoint = 8192; -- WAL_AUTOCHECKPOINT_PAGES
                  PRAGMA threads = 2;",
             )
             .map_err(|error| unreachable(error.to_string()))?;
@@ -287,15 +279,25 @@ impl RegistryStore for SqliteStore {
                 }
             }
             transaction.commit()?;
+            if empty {
+                let mut checkpointer = self.bulk_checkpointer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                if checkpointer.is_none() {
+                    *checkpointer = BulkCheckpointer::start(self.connect()?);
+                }
+            }
             Ok(empty)
         })
     }
 
     fn insert_people_bulk(&self, people: &[SealedPerson], now_unix_millis: u64) -> Result<u64, StoreError> {
         self.with_write_connection(|connection| {
-            // No sync per batch: the load is made durable by the synchronous
-            // commits of the index builds in `finish_bulk_load`.
-            connection.execute_batch("PRAGMA synchronous = NORMAL;")?;
+            // No automatic checkpoint while appending (each would copy the WAL
+            // into the database and wait for the disk in this thread: the
+            // bulk checkpointer does it in the background), and no sync per
+            // batch: the load is made durable by the synchronous commits of
+            // the index builds in `finish_bulk_load`. Should the checkpointer
+            // fall behind, the WAL is checkpointed here past BULK_LOAD_WAL_LIMIT.
+            connection.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA synchronous = NORMAL;")?;
             let appended = (|| {
                 let transaction = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                 {
@@ -307,7 +309,13 @@ impl RegistryStore for SqliteStore {
                 transaction.commit()?;
                 Ok::<_, StoreError>(people.len() as u64)
             })();
-            connection.execute_batch("PRAGMA synchronous = FULL;")?;
+            connection.execute_batch(&format!(
+                "PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}; PRAGMA synchronous = FULL;"
+            ))?;
+            let wal_bytes = std::fs::metadata(wal_path(&self.path)).map_or(0, |metadata| metadata.len());
+            if appended.is_ok() && wal_bytes > BULK_LOAD_WAL_LIMIT {
+                connection.execute_batch("PRAGMA wal_checkpoint(RESTART)")?;
+            }
             appended
         })
     }
@@ -318,13 +326,35 @@ impl RegistryStore for SqliteStore {
             // budget per run, worker threads sort the runs in parallel and the
             // build is faster than one large single-threaded sort. The index
             // builds commit with a synced WAL, which makes every appended row
-            // durable too.
-            connection.execute_batch("PRAGMA cache_size = -4096; PRAGMA threads = 4;")?;
+            // durable too; the background checkpoints go on meanwhile.
+            connection.execute_batch("PRAGMA cache_size = -4096; PRAGMA threads = 4; PRAGMA wal_autocheckpoint = 0;")?;
             let built = create_indexes(connection);
-            connection.execute_batch("PRAGMA cache_size = -262144; PRAGMA threads = 2;")?;
-            built
+            if let Some(checkpointer) =
+                self.bulk_checkpointer.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take()
+            {
+                checkpointer.stop();
+            }
+            connection.execute_batch(&format!(
+                "PRAGMA cache_size = -262144; PRAGMA threads = 2; PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES};"
+            ))?;
+            built?;
+            connection.execute_batch("PRAGMA wal_checkpoint(PASSIVE)")?;
+            Ok(())
         })
     }
+}
+
+/// The WAL size above which a bulk load checkpoints (so that a national-size
+/// import does not grow the WAL without bound).
+const BULK_LOAD_WAL_LIMIT: u64 = 2 << 30;
+
+/// Pages in the WAL after which an ordinary commit checkpoints.
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 8192;
+
+fn wal_path(database: &Path) -> PathBuf {
+    let mut name = database.as_os_str().to_owned();
+    name.push("-wal");
+    PathBuf::from(name)
 }
 
 fn const_format_select(column: &str) -> String {
