@@ -28,10 +28,14 @@ run_backend() {
     for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" > /dev/null && break; sleep 0.1; done
     echo "== $name"
     "$bin" bench http --target healthz --address "127.0.0.1:$port" --connections 64 --seconds "$seconds"
-    "$bin" bench http --target verifications --address "127.0.0.1:$port" --key "$key" \
-        --people "$work/people.csv" --connections 64 --seconds "$seconds"
-    "$bin" bench http --target verifications --address "127.0.0.1:$port" --key "$key" \
-        --people "$work/people.csv" --connections 64 --rate 10000 --seconds "$seconds"
+    for connections in 64 256; do
+        "$bin" bench http --target verifications --address "127.0.0.1:$port" --key "$key" \
+            --people "$work/people.csv" --connections "$connections" --seconds "$seconds"
+    done
+    for rate in 2000 5000 8000 10000; do
+        "$bin" bench http --target verifications --address "127.0.0.1:$port" --key "$key" \
+            --people "$work/people.csv" --connections 256 --rate "$rate" --seconds "$seconds"
+    done
     kill "$server"; wait "$server" 2>/dev/null || true; server=""
 }
 
