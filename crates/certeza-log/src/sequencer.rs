@@ -78,6 +78,9 @@ use crate::tile::{MAX_ENTRY_SIZE, TILE_WIDTH, encode_entry_bundle, read_tile_dat
 /// The name of the database lease that makes one sequencer the writer.
 pub const LEASE_NAME: &str = "log-sequencer";
 
+/// Most tiles and bundles handed to [`TileStore::put_all`] at once.
+const PUBLISH_GROUP: usize = 64;
+
 /// The default largest batch.
 pub const DEFAULT_MAX_BATCH: usize = 4096;
 
@@ -304,6 +307,11 @@ pub trait TileStore {
     fn put(&self, path: &str, data: &[u8]) -> Result<(), Error>;
     /// Returns the data at `path`, or `None` if there is none.
     fn get(&self, path: &str) -> Result<Option<Vec<u8>>, Error>;
+    /// Stores several files; each is complete and durable when this returns
+    /// (a store may write them concurrently). The default puts them one by one.
+    fn put_all(&self, files: &[(String, Vec<u8>)]) -> Result<(), Error> {
+        files.iter().try_for_each(|(path, data)| self.put(path, data))
+    }
 }
 
 impl<T: TileStore + ?Sized> TileStore for &T {
@@ -313,6 +321,9 @@ impl<T: TileStore + ?Sized> TileStore for &T {
     fn get(&self, path: &str) -> Result<Option<Vec<u8>>, Error> {
         (**self).get(path)
     }
+    fn put_all(&self, files: &[(String, Vec<u8>)]) -> Result<(), Error> {
+        (**self).put_all(files)
+    }
 }
 
 impl<T: TileStore + ?Sized> TileStore for Arc<T> {
@@ -321,6 +332,9 @@ impl<T: TileStore + ?Sized> TileStore for Arc<T> {
     }
     fn get(&self, path: &str) -> Result<Option<Vec<u8>>, Error> {
         (**self).get(path)
+    }
+    fn put_all(&self, files: &[(String, Vec<u8>)]) -> Result<(), Error> {
+        (**self).put_all(files)
     }
 }
 
@@ -774,17 +788,23 @@ impl<S: LogStorage, T: TileStore> Sequencer<S, T> {
         };
         let reader = StorageReader { overlay, storage: &self.storage };
         let fresh_entries = fresh.map(|(i, _)| i);
+        // Tiles and bundles go out in groups (written concurrently by a store
+        // that can), all before the checkpoint that covers them.
+        let mut files: Vec<(String, Vec<u8>)> = Vec::new();
         for tile in tiles_for_size(published, tree.size) {
-            let data = read_tile_data(&tile, &reader)?;
-            self.tiles.put(&tile.path(), &data)?;
+            files.push((tile.path(), read_tile_data(&tile, &reader)?));
             if tile.level() == 0 {
                 let start = tile.index() * u64::from(TILE_WIDTH);
                 let end = start + u64::from(tile.width());
                 let entries = self.entries_between(start, end, fresh_entries)?;
                 let refs: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
-                self.tiles.put(&tile.entries_path(), &encode_entry_bundle(&refs)?)?;
+                files.push((tile.entries_path(), encode_entry_bundle(&refs)?));
+            }
+            if files.len() >= PUBLISH_GROUP {
+                self.tiles.put_all(&std::mem::take(&mut files))?;
             }
         }
+        self.tiles.put_all(&files)?;
         if published < tree.size || (published == 0 && self.tiles.get(CHECKPOINT_PATH)?.is_none()) {
             self.tiles.put(CHECKPOINT_PATH, note.as_bytes())?;
         }

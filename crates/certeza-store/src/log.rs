@@ -972,23 +972,62 @@ fn io_error(path: &Path, error: &std::io::Error) -> certeza_log::Error {
     certeza_log::Error::Storage(format!("{}: {error}", path.display()))
 }
 
-impl TileStore for FsTileStore {
-    fn put(&self, path: &str, data: &[u8]) -> Result<(), certeza_log::Error> {
+impl FsTileStore {
+    /// Writes `data` to a new temporary file beside `path`'s file (not yet
+    /// synced); returns the temporary and final paths.
+    fn write_temporary(&self, path: &str, data: &[u8]) -> Result<(PathBuf, PathBuf), certeza_log::Error> {
         let file = self.file(path)?;
         let parent = file.parent().unwrap_or(&self.root);
         fs::create_dir_all(parent).map_err(|e| io_error(parent, &e))?;
         let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("tile");
         let temporary =
             parent.join(format!(".{name}.{}.{}.tmp", std::process::id(), self.counter.fetch_add(1, Ordering::Relaxed)));
-        let write = || -> std::io::Result<()> {
-            let mut out = fs::File::create(&temporary)?;
-            out.write_all(data)?;
-            out.sync_all()?;
-            fs::rename(&temporary, &file)
-        };
-        write().map_err(|e| {
+        let written = fs::File::create(&temporary).and_then(|mut out| out.write_all(data));
+        if let Err(e) = written {
             let _ = fs::remove_file(&temporary);
-            io_error(&file, &e)
+            return Err(io_error(&file, &e));
+        }
+        Ok((temporary, file))
+    }
+
+    /// Syncs a temporary file and moves it into place.
+    fn commit_temporary(temporary: &Path, file: &Path) -> Result<(), certeza_log::Error> {
+        let committed =
+            fs::File::open(temporary).and_then(|out| out.sync_all()).and_then(|()| fs::rename(temporary, file));
+        committed.map_err(|e| {
+            let _ = fs::remove_file(temporary);
+            io_error(file, &e)
+        })
+    }
+}
+
+impl TileStore for FsTileStore {
+    fn put(&self, path: &str, data: &[u8]) -> Result<(), certeza_log::Error> {
+        let (temporary, file) = self.write_temporary(path, data)?;
+        Self::commit_temporary(&temporary, &file)
+    }
+
+    /// Writes every file, then syncs them from several threads at once (the
+    /// filesystem folds concurrent syncs into few journal commits), then
+    /// moves each into place.
+    fn put_all(&self, files: &[(String, Vec<u8>)]) -> Result<(), certeza_log::Error> {
+        let mut written = Vec::with_capacity(files.len());
+        for (path, data) in files {
+            written.push(self.write_temporary(path, data)?);
+        }
+        let chunk = written.len().div_ceil(8).max(1);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = written
+                .chunks(chunk)
+                .map(|group| {
+                    scope.spawn(move || {
+                        group.iter().try_for_each(|(temporary, file)| Self::commit_temporary(temporary, file))
+                    })
+                })
+                .collect();
+            workers.into_iter().try_for_each(|worker| {
+                worker.join().unwrap_or_else(|_| Err(certeza_log::Error::Storage("a tile writer panicked".to_owned())))
+            })
         })
     }
 
@@ -1007,6 +1046,33 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    #[test]
+    fn tile_store_puts_many_files_at_once_and_leaves_no_temporaries() {
+        let directory = tempfile::tempdir().unwrap();
+        let tiles = FsTileStore::new(directory.path().join("log"));
+        let files: Vec<(String, Vec<u8>)> =
+            (0..20u8).map(|i| (format!("tile/0/{:03}.p/{}", i / 3, i % 3 + 1), vec![i; 32])).collect();
+        tiles.put_all(&files).unwrap();
+        for (path, data) in &files {
+            assert_eq!(tiles.get(path).unwrap().as_deref(), Some(data.as_slice()));
+        }
+        tiles.put_all(&[]).unwrap();
+        let mut leftovers = Vec::new();
+        let mut pending = vec![directory.path().join("log")];
+        while let Some(folder) = pending.pop() {
+            for entry in fs::read_dir(folder).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else if path.to_string_lossy().ends_with(".tmp") {
+                    leftovers.push(path);
+                }
+            }
+        }
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+        assert!(tiles.put_all(&[("../escape".to_owned(), vec![1])]).is_err());
+    }
 
     #[test]
     fn tile_store_paths_stay_under_the_root() {
