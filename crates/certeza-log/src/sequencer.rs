@@ -440,10 +440,15 @@ pub type ReceiptDelivery = Box<dyn FnOnce(Receipt) + Send>;
 
 #[derive(Default)]
 struct ReceiptWaiters {
-    /// The largest pending id this process's sequencer has integrated.
-    integrated_through: Option<u64>,
-    waiting: HashMap<u64, ReceiptDelivery>,
+    /// By pending id: the order of the request, and where the receipt goes.
+    waiting: HashMap<u64, (u64, ReceiptDelivery)>,
+    requests: u64,
 }
+
+/// Most receipt requests kept. Past it the oldest half is dropped: their
+/// submitters (gone, or waiting on another instance's sequencer) see their
+/// channel close and read storage instead.
+const MAX_RECEIPT_WAITERS: usize = 200_000;
 
 impl IntegrationSignal {
     /// A new signal.
@@ -466,18 +471,20 @@ impl IntegrationSignal {
     /// Asks for the receipt of the entry queued as `pending_id`, to be given
     /// to `deliver` by the sequencer of this process right after the batch
     /// that integrates it is committed and published (computed from the batch
-    /// in memory: no storage read per submitter). Returns false, and keeps
-    /// nothing, when this sequencer already integrated a later entry: the
-    /// entry may be integrated already, so read its receipt from storage.
-    /// A submitter must also poll storage now and then, since the sequencer
-    /// that integrates the entry may run in another instance.
-    pub fn on_receipt(&self, pending_id: u64, deliver: ReceiptDelivery) -> bool {
+    /// in memory: no storage read per submitter). The entry may have been
+    /// integrated before this call, and the sequencer may run in another
+    /// instance: a submitter reads storage once after asking, and now and
+    /// then while it waits, and withdraws with
+    /// [`IntegrationSignal::forget_receipt`] when it stops waiting.
+    pub fn on_receipt(&self, pending_id: u64, deliver: ReceiptDelivery) {
         let mut receipts = self.receipts.lock().unwrap_or_else(|p| p.into_inner());
-        if receipts.integrated_through.is_some_and(|through| through >= pending_id) {
-            return false;
+        receipts.requests += 1;
+        let order = receipts.requests;
+        receipts.waiting.insert(pending_id, (order, deliver));
+        if receipts.waiting.len() > MAX_RECEIPT_WAITERS {
+            let keep_after = order.saturating_sub((MAX_RECEIPT_WAITERS / 2) as u64);
+            receipts.waiting.retain(|_, (requested, _)| *requested > keep_after);
         }
-        receipts.waiting.insert(pending_id, deliver);
-        true
     }
 
     /// Withdraws a request made with [`IntegrationSignal::on_receipt`].
@@ -491,15 +498,13 @@ impl IntegrationSignal {
     fn deliver_receipts<R: HashReader>(&self, integration: &Integration, reader: &R) {
         let waiting: Vec<(&IntegratedEntry, ReceiptDelivery)> = {
             let mut receipts = self.receipts.lock().unwrap_or_else(|p| p.into_inner());
-            let last = integration.entries.iter().map(|e| e.pending_id).max();
-            receipts.integrated_through = receipts.integrated_through.max(last);
             if receipts.waiting.is_empty() {
                 return;
             }
             integration
                 .entries
                 .iter()
-                .filter_map(|entry| receipts.waiting.remove(&entry.pending_id).map(|deliver| (entry, deliver)))
+                .filter_map(|entry| receipts.waiting.remove(&entry.pending_id).map(|(_, deliver)| (entry, deliver)))
                 .collect()
         };
         let size = integration.checkpoint.size;
@@ -751,9 +756,13 @@ impl<S: LogStorage, T: TileStore> Sequencer<S, T> {
                 let published = self.publish_missing(Some((&integration, &old_edge)));
                 if let Some(signal) = &self.signal {
                     signal.notify();
-                    let overlay =
-                        Overlay { edge: &old_edge, start: integration.hashes_start, new: &integration.hashes };
-                    signal.deliver_receipts(&integration, &StorageReader { overlay, storage: &self.storage });
+                    // Receipts only for a published checkpoint; otherwise the
+                    // submitters find theirs in storage after the next step.
+                    if published.is_ok() {
+                        let overlay =
+                            Overlay { edge: &old_edge, start: integration.hashes_start, new: &integration.hashes };
+                        signal.deliver_receipts(&integration, &StorageReader { overlay, storage: &self.storage });
+                    }
                 }
                 published?;
                 Ok(StepOutcome::Integrated { old_size, new_size })
@@ -1166,13 +1175,12 @@ mod tests {
             // Every other submitter waits; the rest never asked.
             if id % 2 == 0 {
                 let delivered = delivered.clone();
-                let registered = signal.on_receipt(
+                signal.on_receipt(
                     id,
                     Box::new(move |receipt| {
                         delivered.lock().unwrap().insert(id, receipt);
                     }),
                 );
-                assert!(registered);
             }
         }
         while let StepOutcome::Integrated { .. } = seq.step(5).unwrap() {}
@@ -1190,10 +1198,14 @@ mod tests {
         }
         assert!(delivered[&ids[1]].checkpoint.contains("\n300\n"));
         assert!(delivered[&ids[699]].checkpoint.contains("\n700\n"));
-        // An entry the sequencer already passed is read from storage instead.
-        assert!(!signal.on_receipt(ids[10], Box::new(|_| {})));
-        assert!(signal.on_receipt(ids[699] + 1, Box::new(|_| {})));
-        signal.forget_receipt(ids[699] + 1);
+        // A request withdrawn before its batch gets nothing.
+        let late = Arc::new(Mutex::new(false));
+        let flag = late.clone();
+        let next = storage.enqueue(b"one more");
+        signal.on_receipt(next, Box::new(move |_| *flag.lock().unwrap() = true));
+        signal.forget_receipt(next);
+        while let StepOutcome::Integrated { .. } = seq.step(6).unwrap() {}
+        assert!(!*late.lock().unwrap());
     }
 
     #[test]

@@ -30,44 +30,62 @@ const RECEIPT_POLL: Duration = Duration::from_millis(20);
 /// Waits for the receipt of a queued entry: handed over by this process's
 /// sequencer right after it publishes the batch (no thread and no database
 /// read per waiting submitter), or read from the database when another
-/// instance's sequencer integrated it.
-async fn wait_for_receipt(state: &AppState, pending_id: u64) -> Result<Receipt, AppError> {
-    let signal = &state.log.signal;
-    let (sender, mut receiver) = tokio::sync::oneshot::channel();
-    let mut promised = signal.on_receipt(
-        pending_id,
-        Box::new(move |receipt| {
-            let _ = sender.send(receipt);
-        }),
-    );
+/// instance's sequencer integrated it (checked every
+/// [`RECEIPT_STORAGE_CHECK`]).
+async fn wait_for_receipt(
+    state: &AppState,
+    pending_id: u64,
+    mut receiver: tokio::sync::oneshot::Receiver<Receipt>,
+) -> Result<Receipt, AppError> {
+    // Withdrawn however this ends (an answer, an error, a client that left).
+    let _withdraw = WithdrawReceipt { signal: &state.log.signal, pending_id };
     let deadline = tokio::time::Instant::now() + state.log.submit_timeout;
+    let mut check_storage_at = tokio::time::Instant::now() + RECEIPT_STORAGE_CHECK;
+    let mut promised = true;
     loop {
-        let now = tokio::time::Instant::now();
+        let until = deadline.min(check_storage_at);
         if promised {
-            match tokio::time::timeout_at(deadline.min(now + RECEIPT_STORAGE_CHECK), &mut receiver).await {
+            match tokio::time::timeout_at(until, &mut receiver).await {
                 Ok(Ok(receipt)) => return Ok(receipt),
                 // The sequencer could not compute it: read it from storage.
-                Ok(Err(_)) => promised = false,
+                Ok(Err(_)) => {
+                    promised = false;
+                    check_storage_at = tokio::time::Instant::now();
+                }
                 Err(_) => {}
             }
         } else {
-            tokio::time::sleep_until(deadline.min(now + RECEIPT_POLL)).await;
+            tokio::time::sleep_until(until).await;
         }
-        let store = state.store.clone();
-        let stored = tokio::task::spawn_blocking(move || LogStore::new(&store).receipt_for_pending(pending_id))
-            .await
-            .map_err(AppError::internal)?
-            .map_err(AppError::internal)?;
-        if let Some(receipt) = stored {
-            signal.forget_receipt(pending_id);
-            return Ok(receipt);
+        if tokio::time::Instant::now() >= check_storage_at {
+            let store = state.store.clone();
+            let stored = tokio::task::spawn_blocking(move || LogStore::new(&store).receipt_for_pending(pending_id))
+                .await
+                .map_err(AppError::internal)?
+                .map_err(AppError::internal)?;
+            if let Some(receipt) = stored {
+                return Ok(receipt);
+            }
+            let wait = if promised { RECEIPT_STORAGE_CHECK } else { RECEIPT_POLL };
+            check_storage_at = tokio::time::Instant::now() + wait;
         }
         if tokio::time::Instant::now() >= deadline {
-            signal.forget_receipt(pending_id);
             return Err(AppError::Unavailable(format!(
                 "the entry is queued (pending id {pending_id}) but no checkpoint covered it in time"
             )));
         }
+    }
+}
+
+/// Withdraws a receipt request when dropped.
+struct WithdrawReceipt<'a> {
+    signal: &'a IntegrationSignal,
+    pending_id: u64,
+}
+
+impl Drop for WithdrawReceipt<'_> {
+    fn drop(&mut self) {
+        self.signal.forget_receipt(self.pending_id);
     }
 }
 
@@ -106,33 +124,46 @@ struct Submission {
     now_unix_millis: u64,
     max_merge_delay_millis: u64,
     reply: tokio::sync::oneshot::Sender<Result<u64, String>>,
+    /// Where this process's sequencer hands over the receipt.
+    deliver: Option<certeza_log::sequencer::ReceiptDelivery>,
 }
 
 /// Most entries queued in one transaction.
 const SUBMISSION_BATCH_MAX: usize = 4096;
 
 impl LogSubmitter {
-    /// Queues `entry` durably; returns its pending id.
+    /// Queues `entry` durably; returns its pending id and where its receipt
+    /// will arrive. The receipt is asked for before the entry is committed,
+    /// so the sequencer cannot integrate it unnoticed.
     async fn enqueue(
         &self,
         store: &Arc<certeza_store::Store>,
+        signal: &Arc<IntegrationSignal>,
         entry: Vec<u8>,
         now_unix_millis: u64,
         max_merge_delay_millis: u64,
-    ) -> Result<u64, AppError> {
-        let sender = self.sender.get_or_init(|| spawn_submitter(store.clone()));
+    ) -> Result<(u64, tokio::sync::oneshot::Receiver<Receipt>), AppError> {
+        let sender = self.sender.get_or_init(|| spawn_submitter(store.clone(), signal.clone()));
         let (reply, replied) = tokio::sync::oneshot::channel();
+        let (receipt_sender, receipt) = tokio::sync::oneshot::channel();
+        let deliver: certeza_log::sequencer::ReceiptDelivery = Box::new(move |delivered| {
+            let _ = receipt_sender.send(delivered);
+        });
         sender
-            .send(Submission { entry, now_unix_millis, max_merge_delay_millis, reply })
+            .send(Submission { entry, now_unix_millis, max_merge_delay_millis, reply, deliver: Some(deliver) })
             .map_err(|_| AppError::internal("the log submitter stopped"))?;
-        replied
+        let pending_id = replied
             .await
             .map_err(|_| AppError::internal("the log submitter dropped a submission"))?
-            .map_err(AppError::internal)
+            .map_err(AppError::internal)?;
+        Ok((pending_id, receipt))
     }
 }
 
-fn spawn_submitter(store: Arc<certeza_store::Store>) -> std::sync::mpsc::Sender<Submission> {
+fn spawn_submitter(
+    store: Arc<certeza_store::Store>,
+    signal: Arc<IntegrationSignal>,
+) -> std::sync::mpsc::Sender<Submission> {
     let (sender, receiver) = std::sync::mpsc::channel::<Submission>();
     let spawned = std::thread::Builder::new().name("log-submitter".to_owned()).spawn(move || {
         let log = LogStore::new(&store);
@@ -144,26 +175,43 @@ fn spawn_submitter(store: Arc<certeza_store::Store>) -> std::sync::mpsc::Sender<
                     Err(_) => break,
                 }
             }
+            let mut registered = Vec::with_capacity(batch.len());
             let queued = log.with_transaction(|transaction| {
-                batch
-                    .iter()
-                    .map(|s| transaction.enqueue_log_entry(&s.entry, s.now_unix_millis, s.max_merge_delay_millis))
-                    .collect::<Result<Vec<_>, _>>()
+                let mut queued = Vec::with_capacity(batch.len());
+                for submission in &mut batch {
+                    let entry = transaction.enqueue_log_entry(
+                        &submission.entry,
+                        submission.now_unix_millis,
+                        submission.max_merge_delay_millis,
+                    )?;
+                    // Before the commit: the sequencer cannot see the entry yet.
+                    if let Some(deliver) = submission.deliver.take() {
+                        signal.on_receipt(entry.pending_id, deliver);
+                        registered.push(entry.pending_id);
+                    }
+                    queued.push(entry);
+                }
+                Ok(queued)
             });
+            if queued.is_err() {
+                for pending_id in registered {
+                    signal.forget_receipt(pending_id);
+                }
+            }
+            // The entries were built and bounded by the server, so a failure
+            // is the database's: everyone gets it. No retry one by one: a
+            // commit whose outcome is unknown may have landed, and the log
+            // must not hold an entry twice.
             match queued {
                 Ok(queued) => {
                     for (submission, queued) in batch.into_iter().zip(queued) {
                         let _ = submission.reply.send(Ok(queued.pending_id));
                     }
                 }
-                // One bad entry must not fail the others: each on its own.
-                Err(_) => {
+                Err(error) => {
+                    let message = error.to_string();
                     for submission in batch {
-                        let result = log
-                            .enqueue(&submission.entry, submission.now_unix_millis, submission.max_merge_delay_millis)
-                            .map(|queued| queued.pending_id)
-                            .map_err(|error| error.to_string());
-                        let _ = submission.reply.send(result);
+                        let _ = submission.reply.send(Err(message.clone()));
                     }
                 }
             }
@@ -267,8 +315,9 @@ pub(crate) async fn submit(
     let bytes = entry.encode().map_err(|error| AppError::BadRequest(error.to_string()))?;
     let now = entry.time_unix_millis;
     let merge_delay = u64::try_from(state.log.submit_timeout.as_millis()).unwrap_or(u64::MAX);
-    let pending_id = state.log.submitter.enqueue(&state.store, bytes, now, merge_delay).await?;
-    let receipt = wait_for_receipt(&state, pending_id).await?;
+    let (pending_id, receiver) =
+        state.log.submitter.enqueue(&state.store, &state.log.signal, bytes, now, merge_delay).await?;
+    let receipt = wait_for_receipt(&state, pending_id, receiver).await?;
     let encoded = receipt.encode().map_err(AppError::internal)?;
     let body = serde_json::json!({ "index": receipt.index, "receipt": encoded });
     Ok((StatusCode::CREATED, Json(body)).into_response())

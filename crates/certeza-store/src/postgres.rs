@@ -75,7 +75,13 @@ impl PostgresStore {
                     statement
                 }
             };
-            work(&mut pooled.client, &statement)
+            let result = work(&mut pooled.client, &statement);
+            if result.is_err() {
+                // A statement whose plan went stale (a changed column type)
+                // fails every time: prepare it afresh next time.
+                pooled.prepared.remove(sql);
+            }
+            result
         })
     }
 
