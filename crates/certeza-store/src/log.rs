@@ -1001,10 +1001,20 @@ impl FsTileStore {
     }
 }
 
+/// Syncs directories, so that the files renamed into them survive a power
+/// loss (a checkpoint must never outlive the tiles it covers).
+fn sync_directories<'a>(directories: impl IntoIterator<Item = &'a Path>) -> Result<(), certeza_log::Error> {
+    for directory in directories {
+        fs::File::open(directory).and_then(|handle| handle.sync_all()).map_err(|e| io_error(directory, &e))?;
+    }
+    Ok(())
+}
+
 impl TileStore for FsTileStore {
     fn put(&self, path: &str, data: &[u8]) -> Result<(), certeza_log::Error> {
         let (temporary, file) = self.write_temporary(path, data)?;
-        Self::commit_temporary(&temporary, &file)
+        Self::commit_temporary(&temporary, &file)?;
+        sync_directories([file.parent().unwrap_or(&self.root)])
     }
 
     /// Writes every file, then syncs them from several threads at once (the
@@ -1028,7 +1038,11 @@ impl TileStore for FsTileStore {
             workers.into_iter().try_for_each(|worker| {
                 worker.join().unwrap_or_else(|_| Err(certeza_log::Error::Storage("a tile writer panicked".to_owned())))
             })
-        })
+        })?;
+        let mut directories: Vec<&Path> = written.iter().filter_map(|(_, file)| file.parent()).collect();
+        directories.sort_unstable();
+        directories.dedup();
+        sync_directories(directories)
     }
 
     fn get(&self, path: &str) -> Result<Option<Vec<u8>>, certeza_log::Error> {
