@@ -12,9 +12,10 @@ mod log_witness;
 #[path = "cli/rp_mtls.rs"]
 mod rp_mtls;
 
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 fn certeza(data: &Path, arguments: &[&str]) -> Output {
@@ -323,4 +324,44 @@ fn demo_serves_its_landing_page_and_writes_demo_json() {
         .output()
         .unwrap();
     assert_eq!(text(&output.stdout).trim(), "300");
+}
+
+/// A child process killed when dropped, with its stdout lines on a channel.
+pub(crate) struct Running {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Running {
+    pub(crate) fn start(command: &mut Command) -> Running {
+        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Running { child, lines }
+    }
+
+    /// Waits for a stdout line starting with `prefix` and returns the rest.
+    pub(crate) fn line_after(&self, prefix: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let line = self.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())).unwrap();
+            if let Some(position) = line.find(prefix) {
+                return line[position + prefix.len()..].to_owned();
+            }
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -2,10 +2,8 @@
 //! collects its cosignatures and serves them with the checkpoint.
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use certeza_log::Hash;
@@ -15,45 +13,7 @@ use certeza_log::merkle::{hash_leaf, prove_tree, stored_hashes_for_record_hash, 
 use certeza_log::note::{NoteSigner, NoteVerifier, Verifier, open_note, parse_note, sign_note};
 use certeza_log::witness::AddCheckpointRequest;
 
-/// A child process killed when dropped, with its stdout lines on a channel.
-struct Running {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Running {
-    fn start(command: &mut Command) -> Running {
-        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (sender, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Running { child, lines }
-    }
-
-    /// Waits for a stdout line starting with `prefix` and returns the rest.
-    fn line_after(&self, prefix: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let line = self.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())).unwrap();
-            if let Some(position) = line.find(prefix) {
-                return line[position + prefix.len()..].to_owned();
-            }
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use super::Running;
 
 fn certeza(data: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_certeza"));

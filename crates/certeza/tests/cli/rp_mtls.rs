@@ -3,9 +3,8 @@
 //! curl as the bank's client, over a real socket.
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair};
 
@@ -97,23 +96,21 @@ fn an_operator_binds_a_bank_to_its_client_certificate() {
     assert!(!refused.status.success());
     assert!(super::text(&refused.stderr).contains("certificate"), "{}", super::text(&refused.stderr));
 
-    let mut server = Command::new(env!("CARGO_BIN_EXE_certeza"))
-        .arg("--data")
-        .arg(&data)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("CERTEZA_LOG", "error")
-        .env_remove("CERTEZA_DATABASE__URL")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next().expect("the server exited before serving").unwrap();
-        if let Some(rest) = line.split("serving at ").nth(1) {
-            break rest.split_whitespace().next().unwrap().trim_end_matches('/').replace("127.0.0.1", "localhost");
-        }
-    };
-    std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
+    let server = super::Running::start(
+        Command::new(env!("CARGO_BIN_EXE_certeza"))
+            .arg("--data")
+            .arg(&data)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("CERTEZA_LOG", "error")
+            .env_remove("CERTEZA_DATABASE__URL"),
+    );
+    let base = server
+        .line_after("serving at ")
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .replace("127.0.0.1", "localhost");
     assert!(base.starts_with("https://"), "{base}");
 
     let csv = std::fs::read_to_string(&people).unwrap();
@@ -126,7 +123,5 @@ fn an_operator_binds_a_bank_to_its_client_certificate() {
     assert_eq!(curl(&tls, &base, &bound_key, None, "m-2", &person), "401");
     assert_eq!(curl(&tls, &base, &bound_key, Some("other-bank"), "m-3", &person), "401");
     assert_eq!(curl(&tls, &base, &plain_key, None, "m-4", &person), "200");
-
-    server.kill().unwrap();
-    server.wait().unwrap();
+    drop(server);
 }
