@@ -11,6 +11,7 @@
 //! checked, cookies are `SameSite=Lax`) and, once signed in, carry a
 //! per-session CSRF token. Nothing personal is logged.
 
+use certeza_crypto::to_hex as hex;
 use std::sync::Arc;
 
 use axum::Form;
@@ -60,10 +61,6 @@ struct Session {
     token_sha256: [u8; 32],
     person_id: PersonId,
     csrf: String,
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 fn random_bytes<const N: usize>() -> Result<[u8; N], AppError> {

@@ -7,6 +7,7 @@
 //! a signed receipt (JWS, EdDSA) that commits to that entry's leaf hash; the
 //! inclusion proof is fetched later from `GET /v1/verifications/{id}/proof`.
 
+use certeza_crypto::to_hex as hex;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
@@ -249,10 +250,6 @@ pub(crate) struct VerificationRequest {
     purpose: String,
     consent: Option<Consent>,
     fields: PresentedFields,
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// Formats unix milliseconds as RFC 3339 UTC (`2026-11-23T04:05:06.789Z`).
