@@ -98,15 +98,61 @@ impl OwnedVerification {
 /// Most verifications written in one transaction.
 const GROUP_COMMIT_MAX: usize = 512;
 
-/// The group-commit writer: one thread takes every verification waiting and
-/// writes them, with their log entries, in one transaction.
+/// The shortest time between two group commits.
+const GROUP_COMMIT_INTERVAL: std::time::Duration = std::time::Duration::from_micros(2000);
+
+/// Answers written to the database but not yet synced to disk, with the
+/// requests waiting for them.
+type WrittenBatch = Vec<(tokio::sync::oneshot::Sender<Result<Recorded, String>>, Result<Recorded, String>)>;
+
+/// The pipelined group commit. The writer thread takes every verification
+/// waiting and commits them, with their log entries, in one transaction
+/// without waiting for the disk; the sync thread then makes everything
+/// committed so far durable with one sync and only then answers the
+/// requests. While the disk syncs one batch, the writer already commits the
+/// next, and one sync covers every batch committed meanwhile.
+///
+/// Architecture Invariant: no request is answered before the commit that
+/// recorded it is durable.
 fn spawn_writer(
     store: Arc<certeza_store::Store>,
     max_merge_delay_millis: u64,
 ) -> std::sync::mpsc::Sender<WriteRequest> {
     let (sender, receiver) = std::sync::mpsc::channel::<WriteRequest>();
+    let (to_sync, sync_queue) = std::sync::mpsc::channel::<WrittenBatch>();
+    let syncing_store = store.clone();
+    let syncer = std::thread::Builder::new().name("verification-sync".to_owned()).spawn(move || {
+        while let Ok(first) = sync_queue.recv() {
+            let mut waiting = first;
+            while let Ok(more) = sync_queue.try_recv() {
+                waiting.extend(more);
+            }
+            let synced = syncing_store.sync_committed_writes();
+            for (reply, result) in waiting {
+                let answer = match &synced {
+                    Ok(()) => result,
+                    Err(error) => Err(error.to_string()),
+                };
+                let _ = reply.send(answer);
+            }
+        }
+    });
+    if let Err(error) = syncer {
+        tracing::error!(%error, "the verification sync thread could not start");
+    }
     let spawned = std::thread::Builder::new().name("verification-writer".to_owned()).spawn(move || {
+        let mut last_commit = std::time::Instant::now();
         while let Ok(first) = receiver.recv() {
+            // Commits are paced: a commit resets the page cache of every
+            // connection reading the registry and rewrites the pages it
+            // touches, so a few larger commits cost much less than many
+            // small ones, for at most GROUP_COMMIT_INTERVAL more latency.
+            let next_commit = last_commit + GROUP_COMMIT_INTERVAL;
+            let now = std::time::Instant::now();
+            if next_commit > now {
+                std::thread::sleep(next_commit - now);
+            }
+            last_commit = std::time::Instant::now();
             let mut batch = vec![first];
             while batch.len() < GROUP_COMMIT_MAX {
                 match receiver.try_recv() {
@@ -117,25 +163,36 @@ fn spawn_writer(
             let items: Vec<(NewVerification<'_>, &[u8])> =
                 batch.iter().map(|request| (request.record.borrowed(), request.entry.as_slice())).collect();
             let started = std::time::Instant::now();
-            let written = store.record_verifications(&items, max_merge_delay_millis);
+            let written = store.record_verifications_before_sync(&items, max_merge_delay_millis);
             tracing::debug!(batch = items.len(), micros = started.elapsed().as_micros() as u64, "group commit");
-            match written {
+            drop(items);
+            let written: WrittenBatch = match written {
                 Ok(results) => {
-                    drop(items);
-                    for (request, result) in batch.into_iter().zip(results) {
-                        let _ = request.reply.send(Ok(result));
-                    }
+                    batch.into_iter().zip(results).map(|(request, result)| (request.reply, Ok(result))).collect()
                 }
                 Err(_) => {
                     // One bad item (e.g. a concurrent duplicate) must not fail
                     // the others: retry each on its own.
-                    drop(items);
-                    for request in batch {
-                        let result = store
-                            .record_verification(&request.record.borrowed(), &request.entry, max_merge_delay_millis)
-                            .map_err(|error| error.to_string());
-                        let _ = request.reply.send(result);
-                    }
+                    batch
+                        .into_iter()
+                        .map(|request| {
+                            let result = store
+                                .record_verifications_before_sync(
+                                    &[(request.record.borrowed(), request.entry.as_slice())],
+                                    max_merge_delay_millis,
+                                )
+                                .map_err(|error| error.to_string())
+                                .and_then(|mut results| {
+                                    results.pop().ok_or_else(|| "a recorded batch lost an item".to_owned())
+                                });
+                            (request.reply, result)
+                        })
+                        .collect()
+                }
+            };
+            if let Err(unsent) = to_sync.send(written) {
+                for (reply, _) in unsent.0 {
+                    let _ = reply.send(Err("the verification sync thread stopped".to_owned()));
                 }
             }
         }

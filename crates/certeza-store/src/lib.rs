@@ -52,6 +52,9 @@ pub enum StoreError {
     /// A PostgreSQL operation failed.
     #[error("PostgreSQL: {0}")]
     Postgres(#[from] ::postgres::Error),
+    /// Syncing the database's files to disk failed.
+    #[error("syncing the database to disk: {0}")]
+    Sync(#[from] std::io::Error),
     /// A sealed row could not be opened or is inconsistent.
     #[error("a stored record is corrupt: {0}")]
     CorruptRecord(&'static str),
@@ -214,6 +217,16 @@ impl Store {
     /// The transparency log's storage in this store.
     pub fn log(&self) -> log::LogStore<'_> {
         log::LogStore::new(self)
+    }
+
+    /// Prepares the store for a long-running server: on SQLite, starts the
+    /// background checkpoints (see `SqliteStore::start_background_checkpoints`);
+    /// on PostgreSQL, nothing.
+    pub fn start_background_work(&self) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(store) => store.start_background_checkpoints(),
+            Store::Postgres(_) => Ok(()),
+        }
     }
 
     /// A short name of the backend, for messages.

@@ -264,6 +264,33 @@ impl<'a> LogStore<'a> {
         }
     }
 
+    /// Runs `work` in one transaction like [`LogStore::with_transaction`],
+    /// but a SQLite commit does not wait for the disk: the caller makes it
+    /// durable with [`Store::sync_committed_writes`] before acknowledging
+    /// anything it wrote. (A PostgreSQL commit is durable when it returns.)
+    pub fn with_transaction_before_sync<T>(
+        &self,
+        work: impl FnOnce(&mut StoreTransaction<'_, '_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        match self {
+            LogStore::Sqlite(s) => s.with_write_connection(|c| {
+                // `synchronous = NORMAL` for this commit only: the WAL is
+                // written but not synced (SQLite stays consistent after a
+                // power loss; the caller's sync makes the commit durable).
+                c.execute_batch("PRAGMA synchronous = NORMAL")?;
+                let committed = (|| {
+                    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                    let value = work(&mut StoreTransaction::Sqlite(&tx))?;
+                    tx.commit()?;
+                    Ok(value)
+                })();
+                c.execute_batch("PRAGMA synchronous = FULL")?;
+                committed
+            }),
+            LogStore::Postgres(_) => self.with_transaction(work),
+        }
+    }
+
     /// Queues `entry` in its own transaction (see
     /// [`StoreTransaction::enqueue_log_entry`]).
     pub fn enqueue(
@@ -890,7 +917,21 @@ impl LogStorage for LogStore<'_> {
         F: FnOnce(Option<&SignedCheckpoint>, Vec<PendingEntry>) -> Result<Option<Integration>, certeza_log::Error>,
     {
         match self {
-            LogStore::Sqlite(s) => s.with_write_connection(|c| sqlite_integrate(c, lease, max_entries, build)),
+            LogStore::Sqlite(s) => {
+                // The batch commits without waiting for the disk, and the WAL
+                // is synced after the writer lock is released: other writers
+                // (verifications) are not held up for the sync. Nothing is
+                // published before this function returns, so a checkpoint is
+                // never served before its batch is durable.
+                let outcome = s.with_write_connection(|c| {
+                    c.execute_batch("PRAGMA synchronous = NORMAL")?;
+                    let outcome = sqlite_integrate(c, lease, max_entries, build);
+                    c.execute_batch("PRAGMA synchronous = FULL")?;
+                    outcome
+                })?;
+                s.sync_write_ahead_log()?;
+                Ok(outcome)
+            }
             LogStore::Postgres(p) => p.with_client(|c| postgres_integrate(c, lease, max_entries, build)),
         }
     }

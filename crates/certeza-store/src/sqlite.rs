@@ -22,19 +22,21 @@ pub struct SqliteStore {
     /// the busy timeout.
     writer: std::sync::Mutex<()>,
     /// During a bulk load, the thread that checkpoints the WAL.
-    bulk_checkpointer: std::sync::Mutex<Option<BulkCheckpointer>>,
+    bulk_checkpointer: std::sync::Mutex<Option<BackgroundCheckpointer>>,
+    /// While a server runs, the thread that checkpoints the WAL beside the writers.
+    background_checkpointer: std::sync::Mutex<Option<BackgroundCheckpointer>>,
 }
 
-/// Checkpoints the WAL in the background during a bulk load, on its own
-/// connection (a passive checkpoint never blocks the writer): the rows are
-/// copied into the database file and synced while the next ones are
-/// produced, and the WAL is reused instead of growing.
-struct BulkCheckpointer {
+/// Checkpoints the WAL in the background (during a bulk load, or while a
+/// server runs), on its own connection (a passive checkpoint never blocks
+/// the writer): committed pages are copied into the database file and
+/// synced while the next ones are produced.
+struct BackgroundCheckpointer {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     thread: std::thread::JoinHandle<()>,
 }
 
-impl BulkCheckpointer {
+impl BackgroundCheckpointer {
     fn start(connection: Connection) -> Option<Self> {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stopped = stop.clone();
@@ -58,6 +60,15 @@ impl BulkCheckpointer {
     }
 }
 
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        let background = self.background_checkpointer.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+        if let Some(checkpointer) = background {
+            checkpointer.stop();
+        }
+    }
+}
+
 impl SqliteStore {
     /// Opens or creates the database file at `path` and applies pending migrations.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
@@ -66,6 +77,7 @@ impl SqliteStore {
             connections: Pool::new(64),
             writer: std::sync::Mutex::new(()),
             bulk_checkpointer: std::sync::Mutex::new(None),
+            background_checkpointer: std::sync::Mutex::new(None),
         };
         let mut connection = store.connect()?;
         apply_migrations(&mut connection, SQLITE)?;
@@ -114,6 +126,34 @@ impl SqliteStore {
     ) -> Result<T, StoreError> {
         let _writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         self.with_connection(work)
+    }
+
+    /// Starts checkpointing the WAL in the background, on its own connection,
+    /// until the store is dropped: a passive checkpoint copies committed pages
+    /// into the database file while writers go on, so the checkpoint that a
+    /// commit runs once the WAL is large (in the writer, holding everyone
+    /// else up) finds little left to copy. For a long-running server.
+    pub fn start_background_checkpoints(&self) -> Result<(), StoreError> {
+        let mut checkpointer = self.background_checkpointer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if checkpointer.is_none() {
+            *checkpointer = BackgroundCheckpointer::start(self.connect()?);
+        }
+        Ok(())
+    }
+
+    /// Makes every commit so far durable: one `fdatasync` of the
+    /// write-ahead log. Commits append their frames to the WAL in order, so
+    /// this covers every commit that returned before it was called; frames
+    /// already checkpointed were synced by the checkpoint (which, with
+    /// `synchronous = NORMAL`, syncs the WAL before copying it and the
+    /// database after).
+    pub fn sync_write_ahead_log(&self) -> Result<(), StoreError> {
+        match std::fs::File::open(wal_path(&self.path)) {
+            Ok(wal) => Ok(wal.sync_data()?),
+            // No WAL: every commit is in the database file, synced.
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(error) => Err(StoreError::Sync(error)),
+        }
     }
 
     /// Runs `work` with a pooled connection.
@@ -282,7 +322,7 @@ impl RegistryStore for SqliteStore {
             if empty {
                 let mut checkpointer = self.bulk_checkpointer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                 if checkpointer.is_none() {
-                    *checkpointer = BulkCheckpointer::start(self.connect()?);
+                    *checkpointer = BackgroundCheckpointer::start(self.connect()?);
                 }
             }
             Ok(empty)

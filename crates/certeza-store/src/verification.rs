@@ -468,10 +468,49 @@ impl Store {
         batch: &[(NewVerification<'_>, &[u8])],
         max_merge_delay_millis: u64,
     ) -> Result<Vec<Recorded>, StoreError> {
-        if let Store::Postgres(store) = self {
-            return store.with_client(|client| postgres_record_batch(client, batch, max_merge_delay_millis));
+        let recorded = self.record_verifications_before_sync(batch, max_merge_delay_millis)?;
+        self.sync_committed_writes()?;
+        Ok(recorded)
+    }
+
+    /// Records like [`Store::record_verifications`], but on SQLite the commit
+    /// does not wait for the disk: the batch is committed (visible, crash-safe
+    /// for the process) and becomes durable against power loss only at the
+    /// next [`Store::sync_committed_writes`]. A caller acknowledges nothing
+    /// before that call returns. Splitting the two lets one thread write the
+    /// next batch while another waits for the disk, and one sync cover
+    /// several batches (pipelined group commit). On PostgreSQL the commit is
+    /// durable when it returns.
+    pub fn record_verifications_before_sync(
+        &self,
+        batch: &[(NewVerification<'_>, &[u8])],
+        max_merge_delay_millis: u64,
+    ) -> Result<Vec<Recorded>, StoreError> {
+        match self {
+            Store::Postgres(store) => {
+                store.with_client(|client| postgres_record_batch(client, batch, max_merge_delay_millis))
+            }
+            Store::Sqlite(_) => self.record_verifications_in_transaction(batch, max_merge_delay_millis),
         }
-        LogStore::new(self).with_transaction(|transaction| {
+    }
+
+    /// Makes every write committed so far by [`Store::record_verifications_before_sync`]
+    /// durable: on SQLite, one `fdatasync` of the write-ahead log (commits
+    /// append to it in order, so one sync covers all earlier ones); on
+    /// PostgreSQL, nothing (its commits were durable already).
+    pub fn sync_committed_writes(&self) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(store) => store.sync_write_ahead_log(),
+            Store::Postgres(_) => Ok(()),
+        }
+    }
+
+    fn record_verifications_in_transaction(
+        &self,
+        batch: &[(NewVerification<'_>, &[u8])],
+        max_merge_delay_millis: u64,
+    ) -> Result<Vec<Recorded>, StoreError> {
+        LogStore::new(self).with_transaction_before_sync(|transaction| {
             let mut results = Vec::with_capacity(batch.len());
             for (verification, log_entry) in batch {
                 if let Some(stored) =
