@@ -525,10 +525,85 @@ fn note_outcome(runtime: &RelyingPartyRuntime, failed: bool, now_ms: u64) -> Opt
 
 /// Signs a JWS (compact serialisation, EdDSA) over `payload`, with the
 /// context's protected header.
-fn sign_jws(context: &VerificationContext, payload: &serde_json::Value) -> String {
-    let signing_input = format!("{}.{}", context.receipt_header, URL_SAFE_NO_PAD.encode(payload.to_string()));
-    let signature = context.receipt_key.sign(signing_input.as_bytes());
-    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+fn sign_jws(context: &VerificationContext, payload: &[u8]) -> String {
+    let mut jws = String::with_capacity(context.receipt_header.len() + payload.len() * 4 / 3 + 96);
+    jws.push_str(&context.receipt_header);
+    jws.push('.');
+    URL_SAFE_NO_PAD.encode_string(payload, &mut jws);
+    let signature = context.receipt_key.sign(jws.as_bytes());
+    jws.push('.');
+    URL_SAFE_NO_PAD.encode_string(signature.to_bytes(), &mut jws);
+    jws
+}
+
+/// Serialises an answer or a receipt payload to JSON bytes.
+fn to_json(value: &impl Serialize) -> Result<Vec<u8>, AppError> {
+    let mut bytes = Vec::with_capacity(512);
+    serde_json::to_writer(&mut bytes, value).map_err(AppError::internal)?;
+    Ok(bytes)
+}
+
+/// Per-field results, as a JSON object of booleans (sorted by field name).
+#[derive(Clone, Copy)]
+struct FieldResults<'a>(&'a [(&'static str, bool)]);
+
+impl Serialize for FieldResults<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (field, matched) in self.0 {
+            map.serialize_entry(field, matched)?;
+        }
+        map.end()
+    }
+}
+
+/// The answer to a verification. The keys are in alphabetical order (as in
+/// every answer given so far, which replays return byte for byte); the
+/// answer without `log` and `receipt` is what the log entry's details hash
+/// commits to.
+#[derive(Clone, Copy, Serialize)]
+struct Answer<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fields: Option<FieldResults<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log: Option<AnswerLog<'a>>,
+    outcome: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    receipt: Option<&'a str>,
+    verification_id: &'a str,
+}
+
+/// Where the answer's log entry is and where its proof will be.
+#[derive(Clone, Copy, Serialize)]
+struct AnswerLog<'a> {
+    leaf_hash: &'a str,
+    promised_by: &'a str,
+    proof: &'a str,
+}
+
+/// The signed receipt's payload (keys in alphabetical order).
+#[derive(Serialize)]
+struct ReceiptPayload<'a> {
+    fields: Option<FieldResults<'a>>,
+    log: ReceiptLog<'a>,
+    outcome: &'a str,
+    purpose: &'a str,
+    reason: Option<&'a str>,
+    relying_party: &'a str,
+    request_id: &'a str,
+    time: &'a str,
+    verification_id: &'a str,
+}
+
+/// The log entry a receipt commits to.
+#[derive(Serialize)]
+struct ReceiptLog<'a> {
+    leaf_hash: &'a str,
+    origin: &'a str,
+    promised_by: &'a str,
 }
 
 /// The earlier answer to a request id, or 409 if the request differs.
@@ -590,7 +665,10 @@ pub(crate) async fn create(
             request.purpose, consent.reference, consent.obtained_at, consent.method
         );
         for (field, value) in &presentation.values {
-            canonical.push_str(&format!("{field}={value}\n"));
+            canonical.push_str(field);
+            canonical.push('=');
+            canonical.push_str(value);
+            canonical.push('\n');
         }
         sha256(canonical.as_bytes())
     };
@@ -634,7 +712,8 @@ pub(crate) async fn create(
             .map_err(AppError::internal)?
     };
 
-    let mut field_results = serde_json::Map::new();
+    // Per-field results, sorted by field name (the order of the JSON keys).
+    let mut field_results: Vec<(&'static str, bool)> = Vec::with_capacity(indexes.len());
     let (outcome, reason) = match &person {
         None => ("invalid", Some("not_found")),
         Some(person) => {
@@ -642,7 +721,7 @@ pub(crate) async fn create(
             for (field, index) in &indexes {
                 let matched = stored_index(person, field).is_some_and(|stored| constant_time_equal(stored, index));
                 all_match &= matched;
-                field_results.insert((*field).to_owned(), serde_json::Value::Bool(matched));
+                field_results.push((field, matched));
             }
             if !all_match {
                 ("invalid", Some("mismatch"))
@@ -655,6 +734,7 @@ pub(crate) async fn create(
             }
         }
     };
+    field_results.sort_unstable_by_key(|(field, _)| *field);
 
     // The log entry: no personal data, the subject only as a salted commitment.
     let mut salt = [0u8; 16];
@@ -666,20 +746,13 @@ pub(crate) async fn create(
     certeza_crypto_random(&mut verification_id_bytes)?;
     let verification_id = format!("ver_{now:012x}{}", hex(&verification_id_bytes));
     let subject_commitment = person.as_ref().map(|person| {
-        let mut committed = person.id.to_vec();
-        committed.extend_from_slice(&salt);
+        let mut committed = [0u8; 32];
+        committed[..16].copy_from_slice(&person.id);
+        committed[16..].copy_from_slice(&salt);
         sha256(&committed)
     });
-    let mut answer = serde_json::json!({
-        "verification_id": verification_id,
-        "outcome": outcome,
-    });
-    if let Some(reason) = reason {
-        answer["reason"] = serde_json::Value::from(reason);
-    }
-    if runtime.policy.field_booleans && person.is_some() {
-        answer["fields"] = serde_json::Value::Object(field_results);
-    }
+    let fields = (runtime.policy.field_booleans && person.is_some()).then_some(FieldResults(&field_results));
+    let answer = Answer { fields, log: None, outcome, reason, receipt: None, verification_id: &verification_id };
     let entry = LogEntry {
         v: 1,
         kind: "verification".to_owned(),
@@ -687,29 +760,30 @@ pub(crate) async fn create(
         actor: format!("rp:{}", runtime.party.name),
         purpose: request.purpose.clone(),
         subject_commitment,
-        details_hash: Some(sha256(answer.to_string().as_bytes())),
+        details_hash: Some(sha256(&to_json(&answer)?)),
     };
     let entry_bytes = entry.encode().map_err(AppError::internal)?;
-    let leaf_hash = hash_leaf(&entry_bytes);
-    let promised_by = now + context.max_merge_delay_millis;
-    let receipt_payload = serde_json::json!({
-        "verification_id": verification_id,
-        "relying_party": runtime.party.name,
-        "request_id": request.request_id,
-        "purpose": request.purpose,
-        "outcome": outcome,
-        "reason": reason,
-        "fields": answer.get("fields"),
-        "time": rfc3339(now),
-        "log": { "origin": context.log_origin, "leaf_hash": STANDARD.encode(leaf_hash), "promised_by": rfc3339(promised_by) },
-    });
-    answer["receipt"] = serde_json::Value::from(sign_jws(context, &receipt_payload));
-    answer["log"] = serde_json::json!({
-        "leaf_hash": STANDARD.encode(leaf_hash),
-        "promised_by": rfc3339(promised_by),
-        "proof": format!("/v1/verifications/{verification_id}/proof"),
-    });
-    let response_text = answer.to_string();
+    let leaf_hash = STANDARD.encode(hash_leaf(&entry_bytes));
+    let promised_by = rfc3339(now + context.max_merge_delay_millis);
+    let receipt_payload = ReceiptPayload {
+        fields,
+        log: ReceiptLog { leaf_hash: &leaf_hash, origin: &context.log_origin, promised_by: &promised_by },
+        outcome,
+        purpose: &request.purpose,
+        reason,
+        relying_party: &runtime.party.name,
+        request_id: &request.request_id,
+        time: &rfc3339(now),
+        verification_id: &verification_id,
+    };
+    let receipt = sign_jws(context, &to_json(&receipt_payload)?);
+    let proof = format!("/v1/verifications/{verification_id}/proof");
+    let answer = Answer {
+        log: Some(AnswerLog { leaf_hash: &leaf_hash, promised_by: &promised_by, proof: &proof }),
+        receipt: Some(&receipt),
+        ..answer
+    };
+    let response_text = String::from_utf8(to_json(&answer)?).map_err(AppError::internal)?;
 
     let record = OwnedVerification {
         id: verification_id.clone(),
