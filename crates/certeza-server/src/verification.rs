@@ -127,7 +127,9 @@ fn spawn_writer(
             while let Ok(more) = sync_queue.try_recv() {
                 waiting.extend(more);
             }
+            let started = std::time::Instant::now();
             let synced = syncing_store.sync_committed_writes();
+            tracing::debug!(answers = waiting.len(), micros = started.elapsed().as_micros() as u64, "durable");
             for (reply, result) in waiting {
                 let answer = match &synced {
                     Ok(()) => result,

@@ -20,7 +20,7 @@ pub struct SqliteStore {
     /// mutex (woken at once when it is free) instead of SQLite's busy handler,
     /// which polls with sleeps of up to 100 ms; other processes still meet
     /// the busy timeout.
-    writer: std::sync::Mutex<()>,
+    writer: std::sync::Arc<std::sync::Mutex<()>>,
     /// During a bulk load, the thread that checkpoints the WAL.
     bulk_checkpointer: std::sync::Mutex<Option<BackgroundCheckpointer>>,
     /// While a server runs, the thread that checkpoints the WAL beside the writers.
@@ -37,17 +37,30 @@ struct BackgroundCheckpointer {
 }
 
 impl BackgroundCheckpointer {
-    fn start(connection: Connection) -> Option<Self> {
+    /// Starts checkpointing every 100 ms. With `restart`, a server's: once
+    /// the WAL holds `restart.1` frames, the thread takes the writer lock
+    /// `restart.0` and restarts the WAL from its beginning (which waits for
+    /// the readers of older snapshots, a moment), so that the WAL stays
+    /// small and no commit ever runs a large checkpoint itself.
+    fn start(connection: Connection, restart: Option<(std::sync::Arc<std::sync::Mutex<()>>, i64)>) -> Option<Self> {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stopped = stop.clone();
         let thread = std::thread::Builder::new()
-            .name("bulk-checkpoint".to_owned())
+            .name("wal-checkpoint".to_owned())
             .spawn(move || {
                 while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
                     std::thread::sleep(std::time::Duration::from_millis(100));
                     // A failed passive checkpoint loses nothing: the frames stay
                     // in the WAL for the next one.
-                    let _ = connection.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+                    let frames = connection
+                        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get::<_, i64>(1))
+                        .unwrap_or(0);
+                    if let Some((writer, restart_frames)) = &restart
+                        && frames >= *restart_frames
+                    {
+                        let _writer = writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                        let _ = connection.execute_batch("PRAGMA wal_checkpoint(RESTART)");
+                    }
                 }
             })
             .ok()?;
@@ -75,7 +88,7 @@ impl SqliteStore {
         let store = Self {
             path: path.to_owned(),
             connections: Pool::new(64),
-            writer: std::sync::Mutex::new(()),
+            writer: std::sync::Arc::new(std::sync::Mutex::new(())),
             bulk_checkpointer: std::sync::Mutex::new(None),
             background_checkpointer: std::sync::Mutex::new(None),
         };
@@ -136,7 +149,8 @@ impl SqliteStore {
     pub fn start_background_checkpoints(&self) -> Result<(), StoreError> {
         let mut checkpointer = self.background_checkpointer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if checkpointer.is_none() {
-            *checkpointer = BackgroundCheckpointer::start(self.connect()?);
+            let restart = (self.writer.clone(), WAL_RESTART_FRAMES);
+            *checkpointer = BackgroundCheckpointer::start(self.connect()?, Some(restart));
         }
         Ok(())
     }
@@ -322,7 +336,7 @@ impl RegistryStore for SqliteStore {
             if empty {
                 let mut checkpointer = self.bulk_checkpointer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                 if checkpointer.is_none() {
-                    *checkpointer = BackgroundCheckpointer::start(self.connect()?);
+                    *checkpointer = BackgroundCheckpointer::start(self.connect()?, None);
                 }
             }
             Ok(empty)
@@ -388,6 +402,11 @@ impl RegistryStore for SqliteStore {
 /// import does not grow the WAL without bound).
 const BULK_LOAD_WAL_LIMIT: u64 = 2 << 30;
 
+/// Frames in the WAL after which a server's background checkpointer restarts
+/// the WAL (well under [`WAL_AUTOCHECKPOINT_PAGES`], so that commits do not
+/// checkpoint themselves).
+const WAL_RESTART_FRAMES: i64 = 4096;
+
 /// Pages in the WAL after which an ordinary commit checkpoints.
 const WAL_AUTOCHECKPOINT_PAGES: i64 = 8192;
 
@@ -399,4 +418,68 @@ fn wal_path(database: &Path) -> PathBuf {
 
 fn const_format_select(column: &str) -> String {
     format!("SELECT {PERSON_COLUMNS} FROM person WHERE {column} = ?1 LIMIT 1")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Frames in the WAL, as a passive checkpoint reports them.
+    fn wal_frames(store: &SqliteStore) -> i64 {
+        store
+            .with_connection(|connection| {
+                Ok(connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get::<_, i64>(1))?)
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn a_servers_background_checkpoints_keep_the_wal_small() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&directory.path().join("certeza.db")).unwrap();
+        store.start_background_checkpoints().unwrap();
+        // About 24 MB of log entries, more than WAL_RESTART_FRAMES pages, in
+        // commits paced like a server's group commits.
+        let entry = vec![b'x'; 3000];
+        for _ in 0..2000 {
+            std::thread::sleep(std::time::Duration::from_micros(500));
+            store
+                .with_write_connection(|connection| {
+                    let transaction = connection.transaction()?;
+                    for _ in 0..4 {
+                        transaction.execute(
+                            "INSERT INTO log_pending (leaf_hash, data, queued_at_ms, promised_by_ms) VALUES (?1, ?2, 0, 0)",
+                            params![vec![0u8; 32], entry],
+                        )?;
+                    }
+                    transaction.commit()?;
+                    Ok(())
+                })
+                .unwrap();
+        }
+        // The checkpointer restarted the WAL from its beginning whenever it
+        // held WAL_RESTART_FRAMES frames: it never grew to the size at which
+        // a commit checkpoints by itself (WAL_AUTOCHECKPOINT_PAGES).
+        let most_frames = WAL_RESTART_FRAMES + 2048;
+        assert!(most_frames < WAL_AUTOCHECKPOINT_PAGES);
+        let wal_bytes = std::fs::metadata(wal_path(&directory.path().join("certeza.db"))).unwrap().len();
+        assert!(wal_bytes < 32 + most_frames as u64 * (4096 + 24), "the WAL grew to {wal_bytes} bytes");
+        assert!(wal_frames(&store) < most_frames);
+        let count: i64 = store
+            .with_connection(|connection| {
+                Ok(connection.query_row("SELECT COUNT(*) FROM log_pending", [], |row| row.get(0))?)
+            })
+            .unwrap();
+        assert_eq!(count, 8000, "nothing is lost by restarting the WAL");
+    }
+
+    #[test]
+    fn syncing_the_wal_works_with_and_without_one() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&directory.path().join("certeza.db")).unwrap();
+        store.sync_write_ahead_log().unwrap();
+        std::fs::remove_file(wal_path(&directory.path().join("certeza.db"))).ok();
+        store.sync_write_ahead_log().unwrap();
+    }
 }
