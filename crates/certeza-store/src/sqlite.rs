@@ -43,6 +43,12 @@ impl BackgroundCheckpointer {
     /// the readers of older snapshots, a moment), so that the WAL stays
     /// small and no commit ever runs a large checkpoint itself.
     fn start(connection: Connection, restart: Option<(std::sync::Arc<std::sync::Mutex<()>>, i64)>) -> Option<Self> {
+        // The restart waits for readers of older snapshots while holding the
+        // writer lock: it gives up after a few milliseconds (and tries again
+        // at the next round) rather than hold every writer up.
+        if restart.is_some() {
+            connection.busy_timeout(std::time::Duration::from_millis(5)).ok()?;
+        }
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stopped = stop.clone();
         let thread = std::thread::Builder::new()

@@ -154,19 +154,26 @@ pub(crate) fn run(options: HttpBench) -> anyhow::Result<()> {
     // Every connection is open before the clock starts: connection set-up
     // (a SYN dropped by a full accept queue costs a 1 s retransmission) is not
     // request latency.
+    // They are opened in waves of CONNECT_WAVE, well under a listener's
+    // accept queue (tokio's is 1,024), so that the server accepts each wave
+    // before the next arrives; thousands of connections at once overflow it.
+    const CONNECT_WAVE: usize = 256;
     let streams = runtime.block_on(async {
-        let mut connecting = Vec::with_capacity(options.connections);
-        for _ in 0..options.connections {
-            let address = options.address.clone();
-            connecting.push(tokio::spawn(async move {
-                let stream = TcpStream::connect(&address).await?;
-                stream.set_nodelay(true)?;
-                Ok::<_, anyhow::Error>(stream)
-            }));
-        }
-        let mut streams = Vec::with_capacity(connecting.len());
-        for connection in connecting {
-            streams.push(connection.await??);
+        let mut streams = Vec::with_capacity(options.connections);
+        while streams.len() < options.connections {
+            let wave = CONNECT_WAVE.min(options.connections - streams.len());
+            let mut connecting = Vec::with_capacity(wave);
+            for _ in 0..wave {
+                let address = options.address.clone();
+                connecting.push(tokio::spawn(async move {
+                    let stream = TcpStream::connect(&address).await?;
+                    stream.set_nodelay(true)?;
+                    Ok::<_, anyhow::Error>(stream)
+                }));
+            }
+            for connection in connecting {
+                streams.push(connection.await??);
+            }
         }
         Ok::<_, anyhow::Error>(streams)
     })?;
