@@ -249,12 +249,7 @@ impl<'a> LogStore<'a> {
         work: impl FnOnce(&mut StoreTransaction<'_, '_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         match self {
-            LogStore::Sqlite(s) => s.with_write_connection(|c| {
-                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-                let value = work(&mut StoreTransaction::Sqlite(&tx))?;
-                tx.commit()?;
-                Ok(value)
-            }),
+            LogStore::Sqlite(s) => s.with_write_connection(|c| sqlite_transaction(c, work)),
             LogStore::Postgres(p) => p.with_client(|c| {
                 let mut tx = c.transaction()?;
                 let value = work(&mut StoreTransaction::Postgres(&mut tx))?;
@@ -273,20 +268,7 @@ impl<'a> LogStore<'a> {
         work: impl FnOnce(&mut StoreTransaction<'_, '_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         match self {
-            LogStore::Sqlite(s) => s.with_write_connection(|c| {
-                // `synchronous = NORMAL` for this commit only: the WAL is
-                // written but not synced (SQLite stays consistent after a
-                // power loss; the caller's sync makes the commit durable).
-                c.execute_batch("PRAGMA synchronous = NORMAL")?;
-                let committed = (|| {
-                    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-                    let value = work(&mut StoreTransaction::Sqlite(&tx))?;
-                    tx.commit()?;
-                    Ok(value)
-                })();
-                c.execute_batch("PRAGMA synchronous = FULL")?;
-                committed
-            }),
+            LogStore::Sqlite(s) => s.with_write_connection_before_sync(|c| sqlite_transaction(c, work)),
             LogStore::Postgres(_) => self.with_transaction(work),
         }
     }
@@ -743,6 +725,17 @@ fn too_few(what: &'static str) -> StoreError {
     StoreError::Log(certeza_log::Error::Storage(format!("integration aborted: {what} changed under the sequencer")))
 }
 
+/// Runs `work` in one `BEGIN IMMEDIATE` transaction on `c` and commits it.
+fn sqlite_transaction<T>(
+    c: &mut Connection,
+    work: impl FnOnce(&mut StoreTransaction<'_, '_>) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let value = work(&mut StoreTransaction::Sqlite(&tx))?;
+    tx.commit()?;
+    Ok(value)
+}
+
 fn sqlite_integrate<F>(
     c: &mut Connection,
     lease: &LeaseClaim<'_>,
@@ -923,12 +916,8 @@ impl LogStorage for LogStore<'_> {
                 // (verifications) are not held up for the sync. Nothing is
                 // published before this function returns, so a checkpoint is
                 // never served before its batch is durable.
-                let outcome = s.with_write_connection(|c| {
-                    c.execute_batch("PRAGMA synchronous = NORMAL")?;
-                    let outcome = sqlite_integrate(c, lease, max_entries, build);
-                    c.execute_batch("PRAGMA synchronous = FULL")?;
-                    outcome
-                })?;
+                let outcome =
+                    s.with_write_connection_before_sync(|c| sqlite_integrate(c, lease, max_entries, build))?;
                 s.sync_write_ahead_log()?;
                 Ok(outcome)
             }

@@ -176,6 +176,24 @@ impl SqliteStore {
         }
     }
 
+    /// Runs `work` like [`SqliteStore::with_write_connection`], but its
+    /// commits do not wait for the disk (`synchronous = NORMAL` for this call
+    /// only: the WAL is written but not synced, and SQLite stays consistent
+    /// after a power loss). The caller makes them durable with
+    /// [`SqliteStore::sync_write_ahead_log`], after releasing the writer lock,
+    /// before acknowledging anything they wrote.
+    pub fn with_write_connection_before_sync<T>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.with_write_connection(|connection| {
+            connection.execute_batch("PRAGMA synchronous = NORMAL")?;
+            let result = work(connection);
+            connection.execute_batch("PRAGMA synchronous = FULL")?;
+            result
+        })
+    }
+
     /// Runs `work` with a pooled connection.
     pub fn with_connection<T>(
         &self,

@@ -490,7 +490,22 @@ impl Store {
             Store::Postgres(store) => {
                 store.with_client(|client| postgres_record_batch(client, batch, max_merge_delay_millis))
             }
-            Store::Sqlite(_) => self.record_verifications_in_transaction(batch, max_merge_delay_millis),
+            Store::Sqlite(_) => LogStore::new(self).with_transaction_before_sync(|transaction| {
+                let mut results = Vec::with_capacity(batch.len());
+                for (verification, log_entry) in batch {
+                    if let Some(stored) =
+                        stored_response_in(transaction, verification.relying_party_id, verification.request_id)?
+                    {
+                        results.push(Recorded::Existing(stored));
+                        continue;
+                    }
+                    let queued =
+                        transaction.enqueue_log_entry(log_entry, verification.created_at_ms, max_merge_delay_millis)?;
+                    insert_verification(transaction, verification, queued.pending_id)?;
+                    results.push(Recorded::New { pending_id: queued.pending_id });
+                }
+                Ok(results)
+            }),
         }
     }
 
@@ -503,29 +518,6 @@ impl Store {
             Store::Sqlite(store) => store.sync_write_ahead_log(),
             Store::Postgres(_) => Ok(()),
         }
-    }
-
-    fn record_verifications_in_transaction(
-        &self,
-        batch: &[(NewVerification<'_>, &[u8])],
-        max_merge_delay_millis: u64,
-    ) -> Result<Vec<Recorded>, StoreError> {
-        LogStore::new(self).with_transaction_before_sync(|transaction| {
-            let mut results = Vec::with_capacity(batch.len());
-            for (verification, log_entry) in batch {
-                if let Some(stored) =
-                    stored_response_in(transaction, verification.relying_party_id, verification.request_id)?
-                {
-                    results.push(Recorded::Existing(stored));
-                    continue;
-                }
-                let queued =
-                    transaction.enqueue_log_entry(log_entry, verification.created_at_ms, max_merge_delay_millis)?;
-                insert_verification(transaction, verification, queued.pending_id)?;
-                results.push(Recorded::New { pending_id: queued.pending_id });
-            }
-            Ok(results)
-        })
     }
 
     /// The pending log id of a relying party's verification.

@@ -18,17 +18,17 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use certeza_core::{Clock, CredentialStatus, Curp, PERSON_CSV_HEADER, PopulationGenerator, SystemClock};
 use certeza_crypto::KeyDirectory;
+use certeza_store::Store;
+use certeza_store::registry::PersonSealer;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::{CONFIG_FILE_NAME, Config, FlagOverrides};
 
 /// mimalloc instead of the system allocator: the server allocates and frees
 /// small buffers per request on every worker thread at once, where glibc's
 /// allocator spent about a tenth of the verification path's CPU.
 #[global_allocator]
 static GLOBAL_ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use certeza_store::Store;
-use certeza_store::registry::PersonSealer;
-use clap::{Parser, Subcommand, ValueEnum};
-
-use crate::config::{CONFIG_FILE_NAME, Config, FlagOverrides};
 
 /// Certeza: digital-trust infrastructure for government services.
 #[derive(Debug, Parser)]
