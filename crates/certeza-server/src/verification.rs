@@ -51,6 +51,10 @@ pub struct VerificationContext {
     /// The maximum merge delay promised for the log entry.
     pub max_merge_delay_millis: u64,
     relying_parties: Mutex<HashMap<[u8; 32], Arc<RelyingPartyRuntime>>>,
+    /// Held while a relying party is loaded from the database, so that the
+    /// many requests arriving together after a start (or a policy reload)
+    /// make one lookup instead of one each.
+    relying_party_loading: tokio::sync::Mutex<()>,
     writer: std::sync::OnceLock<std::sync::mpsc::Sender<WriteRequest>>,
     /// The base64url JWS protected header of every receipt (it names the key).
     receipt_header: String,
@@ -221,6 +225,7 @@ impl VerificationContext {
             log_origin,
             max_merge_delay_millis,
             relying_parties: Mutex::new(HashMap::new()),
+            relying_party_loading: tokio::sync::Mutex::new(()),
             writer: std::sync::OnceLock::new(),
             receipt_header: URL_SAFE_NO_PAD.encode(header.to_string()),
         }
@@ -430,14 +435,23 @@ async fn authenticate(
     let key_hash = sha256(presented.as_bytes());
     let now = state.clock.now_unix_millis();
     let context = &state.verification;
-    let cached = context
-        .relying_parties
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .get(&key_hash)
-        .filter(|runtime| now.saturating_sub(runtime.loaded_at_ms) < POLICY_CACHE_TTL_MILLIS)
-        .cloned();
-    let runtime = match cached {
+    let cached = || {
+        context
+            .relying_parties
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&key_hash)
+            .filter(|runtime| now.saturating_sub(runtime.loaded_at_ms) < POLICY_CACHE_TTL_MILLIS)
+            .cloned()
+    };
+    let mut loading = None;
+    let mut found = cached();
+    if found.is_none() {
+        // Another request may have loaded it while this one waited.
+        loading = Some(context.relying_party_loading.lock().await);
+        found = cached();
+    }
+    let runtime = match found {
         Some(runtime) => runtime,
         None => {
             let store = state.store.clone();
@@ -459,6 +473,7 @@ async fn authenticate(
             runtime
         }
     };
+    drop(loading);
     // Keys are looked up by their SHA-256: a timing difference in the lookup
     // reveals nothing about a high-entropy key.
     if runtime.party.revoked_at_ms.is_some() {

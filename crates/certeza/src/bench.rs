@@ -6,6 +6,8 @@
 //! Open loop (`--rate R`): requests are scheduled at a constant total rate and
 //! latency is measured from the scheduled time, so a stalled server cannot
 //! hide its queueing delay (no coordinated omission).
+//! Either way the same load runs for a warm-up (`--warmup-seconds`, 1 s by
+//! default) before anything is counted, and errors are counted throughout.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -45,9 +47,14 @@ pub(crate) struct HttpBench {
     /// Total requests per second (0: as fast as possible).
     #[arg(long, default_value_t = 0)]
     rate: u64,
-    /// How long to run, in seconds.
+    /// How long to measure, in seconds.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// How long to send the same load before measuring, in seconds: the
+    /// figures are the server's steady state, not its first moments (new
+    /// database connections, cold caches, policy loads).
+    #[arg(long, default_value_t = 1)]
+    warmup_seconds: u64,
 }
 
 struct Shared {
@@ -178,7 +185,8 @@ pub(crate) fn run(options: HttpBench) -> anyhow::Result<()> {
         Ok::<_, anyhow::Error>(streams)
     })?;
     let started = Instant::now();
-    let deadline = started + Duration::from_secs(options.seconds);
+    let measured_after = started + Duration::from_secs(options.warmup_seconds);
+    let deadline = measured_after + Duration::from_secs(options.seconds);
     let latencies = runtime.block_on(async {
         let mut tasks = Vec::new();
         for (connection, mut stream) in streams.into_iter().enumerate() {
@@ -210,7 +218,9 @@ pub(crate) fn run(options: HttpBench) -> anyhow::Result<()> {
                     if !(200..300).contains(&status) {
                         shared.errors.fetch_add(1, Ordering::Relaxed);
                     }
-                    latencies.push(measured_from.elapsed());
+                    if measured_from >= measured_after {
+                        latencies.push(measured_from.elapsed());
+                    }
                 }
                 Ok::<_, anyhow::Error>(latencies)
             }));
@@ -221,7 +231,7 @@ pub(crate) fn run(options: HttpBench) -> anyhow::Result<()> {
         }
         Ok::<_, anyhow::Error>(all)
     })?;
-    let elapsed = started.elapsed().as_secs_f64();
+    let elapsed = measured_after.elapsed().as_secs_f64();
     let mut sorted = latencies;
     sorted.sort();
     println!(

@@ -3,6 +3,8 @@
 
 // The other end-to-end stories of the binary live in modules of this one test
 // binary, to keep link time down.
+#[path = "cli/bench.rs"]
+mod bench;
 #[path = "cli/credential.rs"]
 mod credential;
 #[path = "cli/log_faults.rs"]

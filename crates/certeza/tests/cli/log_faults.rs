@@ -33,7 +33,7 @@ fn certeza(data: &Path) -> Command {
 }
 
 /// Starts `serve` and returns the child and its base URL.
-fn start_server(data: &Path) -> (Child, String) {
+pub(super) fn start_server(data: &Path) -> (Child, String) {
     let mut child = certeza(data)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env("CERTEZA_LOG__SUBMIT_TOKEN", TOKEN)
