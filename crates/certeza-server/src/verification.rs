@@ -51,10 +51,12 @@ pub struct VerificationContext {
     /// The maximum merge delay promised for the log entry.
     pub max_merge_delay_millis: u64,
     relying_parties: Mutex<HashMap<[u8; 32], Arc<RelyingPartyRuntime>>>,
-    /// Held while a relying party is loaded from the database, so that the
-    /// many requests arriving together after a start (or a policy reload)
-    /// make one lookup instead of one each.
-    relying_party_loading: tokio::sync::Mutex<()>,
+    /// One gate per API key being loaded from the database, held during the
+    /// load, so that the many requests arriving together with one key after
+    /// a start (or a policy reload) make one lookup instead of one each.
+    /// Loads of different keys (an unknown key included) never wait for each
+    /// other.
+    relying_party_loading: Mutex<HashMap<[u8; 32], Arc<tokio::sync::Mutex<()>>>>,
     writer: std::sync::OnceLock<std::sync::mpsc::Sender<WriteRequest>>,
     /// The base64url JWS protected header of every receipt (it names the key).
     receipt_header: String,
@@ -225,7 +227,7 @@ impl VerificationContext {
             log_origin,
             max_merge_delay_millis,
             relying_parties: Mutex::new(HashMap::new()),
-            relying_party_loading: tokio::sync::Mutex::new(()),
+            relying_party_loading: Mutex::new(HashMap::new()),
             writer: std::sync::OnceLock::new(),
             receipt_header: URL_SAFE_NO_PAD.encode(header.to_string()),
         }
@@ -444,11 +446,12 @@ async fn authenticate(
             .filter(|runtime| now.saturating_sub(runtime.loaded_at_ms) < POLICY_CACHE_TTL_MILLIS)
             .cloned()
     };
-    let mut loading = None;
     let mut found = cached();
+    let mut gate = None;
     if found.is_none() {
-        // Another request may have loaded it while this one waited.
-        loading = Some(context.relying_party_loading.lock().await);
+        let waiting = gate.insert(LoadingGate::enter(&context.relying_party_loading, key_hash));
+        waiting.wait_for_turn().await;
+        // Another request with this key may have loaded it meanwhile.
         found = cached();
     }
     let runtime = match found {
@@ -473,7 +476,7 @@ async fn authenticate(
             runtime
         }
     };
-    drop(loading);
+    drop(gate);
     // Keys are looked up by their SHA-256: a timing difference in the lookup
     // reveals nothing about a high-entropy key.
     if runtime.party.revoked_at_ms.is_some() {
@@ -488,6 +491,40 @@ async fn authenticate(
         }
     }
     Ok(runtime)
+}
+
+/// A request's place at the gate of one API key while that key's relying
+/// party is loaded (see `VerificationContext::relying_party_loading`). On
+/// every way out (loaded, unknown key, error, the request dropped while it
+/// waited) the last request through the gate removes it, so the map holds
+/// only keys being loaded right now.
+struct LoadingGate<'a> {
+    gates: &'a Mutex<HashMap<[u8; 32], Arc<tokio::sync::Mutex<()>>>>,
+    key_hash: [u8; 32],
+    gate: Arc<tokio::sync::Mutex<()>>,
+    turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl<'a> LoadingGate<'a> {
+    fn enter(gates: &'a Mutex<HashMap<[u8; 32], Arc<tokio::sync::Mutex<()>>>>, key_hash: [u8; 32]) -> Self {
+        let gate = gates.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).entry(key_hash).or_default().clone();
+        Self { gates, key_hash, gate, turn: None }
+    }
+
+    async fn wait_for_turn(&mut self) {
+        self.turn = Some(self.gate.clone().lock_owned().await);
+    }
+}
+
+impl Drop for LoadingGate<'_> {
+    fn drop(&mut self) {
+        self.turn = None;
+        let mut gates = self.gates.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // One reference is the map's and one is ours: nobody else waits.
+        if Arc::strong_count(&self.gate) == 2 {
+            gates.remove(&self.key_hash);
+        }
+    }
 }
 
 /// Applies the rate limit, the daily quota and the enumeration block.
@@ -899,4 +936,46 @@ pub(crate) async fn receipt_key(State(state): State<AppState>) -> impl IntoRespo
         "kid": context.receipt_key_id(),
         "x": URL_SAFE_NO_PAD.encode(context.receipt_key.verifying_key().as_bytes()),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[tokio::test]
+    async fn requests_with_one_key_take_turns_and_the_gate_goes_when_the_last_leaves() {
+        let gates = Mutex::new(HashMap::new());
+        let key = [7u8; 32];
+        let mut first = LoadingGate::enter(&gates, key);
+        first.wait_for_turn().await;
+        let mut second = LoadingGate::enter(&gates, key);
+        assert_eq!(gates.lock().unwrap().len(), 1, "both requests wait at the same gate");
+        // The second request's turn comes only once the first has left.
+        let waited = tokio::time::timeout(std::time::Duration::from_millis(50), second.wait_for_turn()).await;
+        assert!(waited.is_err(), "the second request went through while the first held the gate");
+        drop(first);
+        assert_eq!(gates.lock().unwrap().len(), 1, "the gate stays while a request still waits at it");
+        second.wait_for_turn().await;
+        drop(second);
+        assert!(gates.lock().unwrap().is_empty(), "the last request through removes the gate");
+    }
+
+    #[tokio::test]
+    async fn gates_of_different_keys_never_wait_for_each_other_and_none_is_left_behind() {
+        let gates = Mutex::new(HashMap::new());
+        let mut known = LoadingGate::enter(&gates, [1u8; 32]);
+        known.wait_for_turn().await;
+        // An unknown key (say, an attacker's) goes through while the known key loads.
+        let mut unknown = LoadingGate::enter(&gates, [2u8; 32]);
+        tokio::time::timeout(std::time::Duration::from_secs(5), unknown.wait_for_turn()).await.unwrap();
+        drop(unknown);
+        // A request dropped while it waited leaves nothing behind either.
+        let mut abandoned = LoadingGate::enter(&gates, [1u8; 32]);
+        let gave_up = tokio::time::timeout(std::time::Duration::from_millis(20), abandoned.wait_for_turn()).await;
+        assert!(gave_up.is_err());
+        drop(abandoned);
+        drop(known);
+        assert!(gates.lock().unwrap().is_empty());
+    }
 }
