@@ -2,9 +2,12 @@
 //!
 //! This crate owns three kinds of secret:
 //!
-//! * the **data key**, an AES-256-GCM key that seals each personal field. The
-//!   additional authenticated data binds the record id and the field name, so a
-//!   sealed value cannot be moved to another record or another column unnoticed.
+//! * the **data key**, an AES-256-GCM key that seals personal fields: a
+//!   person's fields are sealed together as one message whose additional
+//!   authenticated data binds the record id and every field's name and
+//!   position, so a sealed value cannot be moved to another record, nor a value
+//!   to another field, unnoticed (DESIGN.md §3 asks for an AAD binding record id
+//!   and field name; one message per record does that at one message's cost);
 //!   Nonces follow the deterministic construction of NIST SP 800-38D §8.2.1: a
 //!   random 32-bit prefix chosen when the sealer is created, followed by a
 //!   64-bit invocation counter, so no nonce repeats under one sealer;

@@ -9,6 +9,9 @@ use crate::{CryptoError, SecretBytes};
 const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
 
+/// The first byte of a record sealed as one message (record format 2).
+const RECORD_FORMAT_SINGLE_MESSAGE: u8 = 2;
+
 /// Length in bytes of a blind index (HMAC-SHA-256 truncated).
 pub const BLIND_INDEX_LEN: usize = 16;
 
@@ -97,46 +100,99 @@ impl Sealer {
 }
 
 impl Sealer {
-    /// Seals several fields of one record into one compact value:
-    /// `base nonce (12) || for each field: length (u16, big-endian) || ciphertext || tag (16)`.
-    ///
-    /// Each field is its own AES-GCM message with its own AAD (record id and
-    /// field name) and its own nonce: field `i` uses the base nonce's counter
-    /// plus `i`, and the counter is advanced past all of them, so nonces stay
-    /// unique while only the first one is stored.
+    /// Seals several fields of one record into one value, as one AES-GCM
+    /// message (record format 2):
+    /// `0x02 || nonce (12) || ciphertext || tag (16)`, where the plaintext is,
+    /// for each field, `length (u16, big-endian) || value`, and the additional
+    /// authenticated data is `"certeza-record-v2" || 0 || length of the record
+    /// id (u16, big-endian) || record id ||` the field names, each followed by 0. The AAD binds the record id and
+    /// every field's name and position, as one message per field did, at one
+    /// message's cost instead of one per field, and 16 bytes of tag per record
+    /// instead of per field.
     pub fn seal_record(&self, record_id: &[u8], fields: &[(&str, &[u8])]) -> Vec<u8> {
-        let base_counter = self.invocation_counter.fetch_add(fields.len() as u64, Ordering::Relaxed);
-        let total: usize = fields.iter().map(|(_, value)| 2 + value.len() + TAG_LEN).sum();
-        let mut sealed = Vec::with_capacity(NONCE_LEN + total);
-        sealed.extend_from_slice(&self.nonce_prefix);
-        sealed.extend_from_slice(&base_counter.to_be_bytes());
-        let mut aad = Vec::with_capacity(record_id.len() + 32);
-        for (position, (field_name, value)) in fields.iter().enumerate() {
-            let nonce_bytes = field_nonce(&self.nonce_prefix, base_counter, position);
-            aad.clear();
-            aad.extend_from_slice(record_id);
-            aad.push(0);
-            aad.extend_from_slice(field_name.as_bytes());
+        let counter = self.invocation_counter.fetch_add(1, Ordering::Relaxed);
+        let nonce_bytes = field_nonce(&self.nonce_prefix, counter, 0);
+        let plaintext_length: usize = fields.iter().map(|(_, value)| 2 + value.len()).sum();
+        let mut sealed = Vec::with_capacity(1 + NONCE_LEN + plaintext_length + TAG_LEN);
+        sealed.push(RECORD_FORMAT_SINGLE_MESSAGE);
+        sealed.extend_from_slice(&nonce_bytes);
+        for (_, value) in fields {
             let length = u16::try_from(value.len()).unwrap_or_else(|_| unreachable_field_too_long());
             sealed.extend_from_slice(&length.to_be_bytes());
-            let start = sealed.len();
             sealed.extend_from_slice(value);
-            let tag = match self.cipher.seal_in_place_separate_tag(
-                Nonce::assume_unique_for_key(nonce_bytes),
-                Aad::from(&aad),
-                &mut sealed[start..],
-            ) {
-                Ok(tag) => tag,
-                Err(_) => unreachable_encrypt_failure(),
-            };
-            sealed.extend_from_slice(tag.as_ref());
         }
+        let aad = record_associated_data(record_id, fields.iter().map(|(field_name, _)| *field_name));
+        let tag = match self.cipher.seal_in_place_separate_tag(
+            Nonce::assume_unique_for_key(nonce_bytes),
+            Aad::from(&aad),
+            &mut sealed[1 + NONCE_LEN..],
+        ) {
+            Ok(tag) => tag,
+            Err(_) => unreachable_encrypt_failure(),
+        };
+        sealed.extend_from_slice(tag.as_ref());
         sealed
     }
 
     /// Opens a value made by [`Sealer::seal_record`]; `field_names` must be the
-    /// names it was sealed with, in the same order.
+    /// names it was sealed with, in the same order. Records sealed before
+    /// format 2 (one message per field, see [`Sealer::open_record_per_field`])
+    /// open too: a value that does not open as format 2 is tried as the older
+    /// format, and both are authenticated, so neither can be mistaken for the
+    /// other.
     pub fn open_record(
+        &self,
+        record_id: &[u8],
+        field_names: &[&str],
+        sealed: &[u8],
+    ) -> Result<Vec<Vec<u8>>, CryptoError> {
+        if let Some((&RECORD_FORMAT_SINGLE_MESSAGE, rest)) = sealed.split_first()
+            && let Ok(opened) = self.open_record_single_message(record_id, field_names, rest)
+        {
+            return Ok(opened);
+        }
+        self.open_record_per_field(record_id, field_names, sealed)
+    }
+
+    fn open_record_single_message(
+        &self,
+        record_id: &[u8],
+        field_names: &[&str],
+        sealed: &[u8],
+    ) -> Result<Vec<Vec<u8>>, CryptoError> {
+        let Some((nonce_bytes, ciphertext_and_tag)) = sealed.split_first_chunk::<NONCE_LEN>() else {
+            return Err(CryptoError::OpenFailed);
+        };
+        let mut plaintext = ciphertext_and_tag.to_vec();
+        let aad = record_associated_data(record_id, field_names.iter().copied());
+        let mut rest = self
+            .cipher
+            .open_in_place(Nonce::assume_unique_for_key(*nonce_bytes), Aad::from(&aad), &mut plaintext)
+            .map_err(|_| CryptoError::OpenFailed)? as &[u8];
+        let mut opened = Vec::with_capacity(field_names.len());
+        for _ in field_names {
+            let Some((length, after_length)) = rest.split_first_chunk::<2>() else {
+                return Err(CryptoError::OpenFailed);
+            };
+            let length = u16::from_be_bytes(*length) as usize;
+            if after_length.len() < length {
+                return Err(CryptoError::OpenFailed);
+            }
+            let (value, after_value) = after_length.split_at(length);
+            opened.push(value.to_vec());
+            rest = after_value;
+        }
+        if !rest.is_empty() {
+            return Err(CryptoError::OpenFailed);
+        }
+        Ok(opened)
+    }
+
+    /// Opens a record of the first format, as sealed before format 2:
+    /// `base nonce (12) || for each field: length (u16, big-endian) || ciphertext || tag (16)`,
+    /// each field its own AES-GCM message with AAD `record id || 0 || field name`
+    /// and the base nonce's counter plus the field's position as its nonce.
+    pub fn open_record_per_field(
         &self,
         record_id: &[u8],
         field_names: &[&str],
@@ -195,6 +251,21 @@ fn unreachable_encrypt_failure() -> ! {
     // AES-GCM only refuses plaintexts longer than 2^36 bytes, which no personal
     // field ever is; this is a programming error, not an input error.
     panic!("AES-GCM refused a plaintext shorter than its limit")
+}
+
+fn record_associated_data<'a>(record_id: &[u8], field_names: impl Iterator<Item = &'a str>) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(record_id.len() + 256);
+    aad.extend_from_slice(b"certeza-record-v2\0");
+    // Record ids are short (a 16-byte blind index); the length makes the AAD
+    // unambiguous whatever bytes they hold.
+    let record_id_length = u16::try_from(record_id.len()).unwrap_or(u16::MAX);
+    aad.extend_from_slice(&record_id_length.to_be_bytes());
+    aad.extend_from_slice(record_id);
+    for field_name in field_names {
+        aad.extend_from_slice(field_name.as_bytes());
+        aad.push(0);
+    }
+    aad
 }
 
 fn associated_data(record_id: &[u8], field_name: &str) -> Vec<u8> {
@@ -285,9 +356,12 @@ mod tests {
         assert!(sealer.open(b"record-one", "curp", &sealed[..10]).is_err());
     }
 
-    /// The sealed format is AES-256-GCM, byte for byte: a known answer
-    /// (computed once with the RustCrypto `aes-gcm` crate) pins it, so a
-    /// change of implementation cannot silently change stored data.
+    /// The sealed formats are AES-256-GCM, byte for byte: known answers
+    /// (the single field and the first record format computed once with the
+    /// RustCrypto `aes-gcm` crate, record format 2 with Python's
+    /// `cryptography` package) pin them, so a change of implementation
+    /// cannot silently change stored data, and records sealed in the first
+    /// format still open.
     #[test]
     fn sealed_bytes_are_a_known_answer() {
         let sealer = sealer();
@@ -300,8 +374,55 @@ mod tests {
         );
         assert_eq!(
             crate::to_hex(&record),
-            "01020304000000000000000100128a65b39e8337298f78112b961a6b66bfb4735e0e0ef6ea4413907aeb8b9fc47274650000684de6fce47092632398181d07a09eb2000d62dbe949e1f89ba84a1cef4c35a0be8ddbb1422a683e35538ac098459f"
+            "02010203040000000000000001c838a986e8512a867a1951e817777ba3dc04511dc963bfd801d4c3b75aa649db7e9e1b04d2edfe6e5181f5ed33e38b8f60a410346f"
         );
+        let first_format = hex_bytes(
+            "01020304000000000000000100128a65b39e8337298f78112b961a6b66bfb4735e0e0ef6ea4413907aeb8b9fc47274650000684de6fce47092632398181d07a09eb2000d62dbe949e1f89ba84a1cef4c35a0be8ddbb1422a683e35538ac098459f",
+        );
+        let names = ["curp", "cic", "ocr"];
+        let expected: Vec<Vec<u8>> = fields.iter().map(|(_, value)| value.to_vec()).collect();
+        assert_eq!(sealer.open_record(b"id-1", &names, &first_format).unwrap(), expected);
+        assert_eq!(sealer.open_record(b"id-1", &names, &record).unwrap(), expected);
+        assert!(sealer.open_record(b"id-2", &names, &first_format).is_err());
+    }
+
+    fn hex_bytes(hex: &str) -> Vec<u8> {
+        (0..hex.len())
+            .step_by(2)
+            .map(|position| u8::from_str_radix(&hex[position..position + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// Seals a record in the first format (one message per field), as
+    /// releases before record format 2 did.
+    fn seal_record_per_field(sealer: &Sealer, record_id: &[u8], fields: &[(&str, &[u8])]) -> Vec<u8> {
+        let base_counter = sealer.invocation_counter.fetch_add(fields.len() as u64, Ordering::Relaxed);
+        let mut sealed = sealer.nonce_prefix.to_vec();
+        sealed.extend_from_slice(&base_counter.to_be_bytes());
+        for (position, (field_name, value)) in fields.iter().enumerate() {
+            sealed.extend_from_slice(&(value.len() as u16).to_be_bytes());
+            let start = sealed.len();
+            sealed.extend_from_slice(value);
+            let nonce = Nonce::assume_unique_for_key(field_nonce(&sealer.nonce_prefix, base_counter, position));
+            let aad = associated_data(record_id, field_name);
+            let tag = sealer.cipher.seal_in_place_separate_tag(nonce, Aad::from(&aad), &mut sealed[start..]).unwrap();
+            sealed.extend_from_slice(tag.as_ref());
+        }
+        sealed
+    }
+
+    /// A record of the first format whose nonce prefix starts with the
+    /// format-2 marker byte still opens, through the fallback.
+    #[test]
+    fn first_format_records_open_whatever_their_first_byte() {
+        let sealer =
+            Sealer::new("d1", &SecretBytes::new(vec![7u8; 32]), [RECORD_FORMAT_SINGLE_MESSAGE, 0, 0, 9]).unwrap();
+        let fields: [(&str, &[u8]); 2] = [("curp", b"BOXW310820HNERXN09"), ("cic", b"123456789")];
+        let sealed = seal_record_per_field(&sealer, b"id-1", &fields);
+        assert_eq!(sealed[0], RECORD_FORMAT_SINGLE_MESSAGE);
+        let opened = sealer.open_record(b"id-1", &["curp", "cic"], &sealed).unwrap();
+        assert_eq!(opened, vec![b"BOXW310820HNERXN09".to_vec(), b"123456789".to_vec()]);
+        assert!(sealer.open_record(b"id-1", &["cic", "curp"], &sealed).is_err());
     }
 
     #[test]
@@ -349,7 +470,7 @@ mod tests {
         }
         assert!(!sealed.windows(13).any(|window| window == b"1234567890123"));
         let again = sealer.seal_record(b"id-1", &fields);
-        assert_ne!(again[..12], sealed[..12], "every record gets fresh nonces");
+        assert_ne!(again[1..13], sealed[1..13], "every record gets fresh nonces");
     }
 
     proptest! {
@@ -360,6 +481,17 @@ mod tests {
             let fields: Vec<(&str, &[u8])> =
                 names.iter().map(String::as_str).zip(values.iter().map(Vec::as_slice)).collect();
             let sealed = sealer.seal_record(b"r", &fields);
+            let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
+            prop_assert_eq!(sealer.open_record(b"r", &name_refs, &sealed).unwrap(), values);
+        }
+
+        #[test]
+        fn first_format_record_round_trip(values in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..64), 0..16)) {
+            let sealer = sealer();
+            let names: Vec<String> = (0..values.len()).map(|position| format!("field{position}")).collect();
+            let fields: Vec<(&str, &[u8])> =
+                names.iter().map(String::as_str).zip(values.iter().map(Vec::as_slice)).collect();
+            let sealed = seal_record_per_field(&sealer, b"r", &fields);
             let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
             prop_assert_eq!(sealer.open_record(b"r", &name_refs, &sealed).unwrap(), values);
         }

@@ -1,8 +1,9 @@
 //! The mapping between a person in clear and their sealed row.
 //!
-//! Every personal field is sealed on its own (the AAD binds the record id and
-//! the field name); every field a relying party may present is also kept as a
-//! blind index so that verification compares indexes and never decrypts.
+//! A person's personal fields are sealed together (one AEAD message whose AAD
+//! binds the record id and every field's name); every field a relying party
+//! may present is also kept as a blind index so that verification compares
+//! indexes and never decrypts.
 
 use certeza_core::{Curp, PERSON_CSV_HEADER, Person};
 use certeza_crypto::{BlindIndex, BlindIndexer, LoadedKeys, Sealer};
