@@ -171,8 +171,9 @@ pub trait RegistryStore: Send + Sync {
     fn finish_bulk_load(&self) -> Result<(), StoreError>;
 }
 
-/// The indexes of the registry, shared by both dialects: the unique index on
-/// the record id first, then the lookup indexes.
+/// The indexes of the registry on PostgreSQL: the unique index on the record
+/// id first, then the lookup indexes (SQLite's lookup indexes are on integer
+/// keys instead, `sqlite::PERSON_INDEXES`; the names are the same).
 pub(crate) const PERSON_INDEXES: [&str; 4] = [
     "CREATE UNIQUE INDEX IF NOT EXISTS person_by_id ON person (id)",
     "CREATE INDEX IF NOT EXISTS person_by_cic ON person (cic_idx)",
@@ -180,7 +181,8 @@ pub(crate) const PERSON_INDEXES: [&str; 4] = [
     "CREATE INDEX IF NOT EXISTS person_by_clave ON person (clave_idx)",
 ];
 
-/// The names of [`PERSON_INDEXES`], for dropping them before a bulk load.
+/// The names of the registry's indexes on either backend, for dropping them
+/// before a bulk load.
 pub(crate) const PERSON_INDEX_NAMES: [&str; 4] = ["person_by_id", "person_by_cic", "person_by_ocr", "person_by_clave"];
 
 /// A store of either backend, chosen by the database URL.

@@ -13,6 +13,7 @@ pub(crate) const SQLITE: &[Migration] = &[
     Migration { version: 4, sql: include_str!("../migrations/sqlite/0004_cosignature.sql") },
     Migration { version: 5, sql: include_str!("../migrations/sqlite/0005_citizen.sql") },
     Migration { version: 6, sql: include_str!("../migrations/sqlite/0006_log_without_leaf_index.sql") },
+    Migration { version: 7, sql: include_str!("../migrations/sqlite/0007_person_lookup_keys.sql") },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[

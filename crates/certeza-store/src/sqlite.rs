@@ -8,8 +8,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::migrations::{Migration, SQLITE};
 use crate::pool::Pool;
 use crate::{
-    PERSON_INDEX_NAMES, PERSON_INDEXES, PersonId, PersonIndexes, PersonLookup, RegistryStore, SealedPerson, StoreError,
-    UpsertOutcome,
+    PERSON_INDEX_NAMES, PersonId, PersonIndexes, PersonLookup, RegistryStore, SealedPerson, StoreError, UpsertOutcome,
 };
 
 /// A SQLite database file with a small pool of connections.
@@ -243,14 +242,49 @@ fn create_indexes(connection: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-const PERSON_COLUMNS: &str = "id, data_key_id, index_key_id, cic_idx, ocr_idx, clave_idx, emission_idx, \
-     given_names_idx, first_surname_idx, second_surname_idx, birth_date_idx, status, content_digest, sealed";
+/// The registry's indexes on SQLite: the unique index on the record id, then
+/// the lookup indexes on the integer keys of migration 7 (see [`lookup_key`]).
+const PERSON_INDEXES: [&str; 4] = [
+    "CREATE UNIQUE INDEX IF NOT EXISTS person_by_id ON person (id)",
+    "CREATE INDEX IF NOT EXISTS person_by_cic ON person (cic_key)",
+    "CREATE INDEX IF NOT EXISTS person_by_ocr ON person (ocr_key)",
+    "CREATE INDEX IF NOT EXISTS person_by_clave ON person (clave_key)",
+];
+
+/// The integer lookup key of a blind index: its first 7 bytes, big-endian
+/// (always positive). SQLite sorts integer keys faster than blobs when it
+/// builds an index; lookups compare the key, then the whole blind index.
+/// Migration 7 computes the same value in SQL for rows stored before it.
+fn lookup_key(index: &BlindIndex) -> i64 {
+    let mut bytes = [0u8; 8];
+    bytes[1..].copy_from_slice(&index[..7]);
+    i64::from_be_bytes(bytes)
+}
+
+/// A query for one person's row, by the condition `$condition`.
+macro_rules! select_person_where {
+    ($condition:literal) => {
+        concat!(
+            "SELECT id, data_key_id, index_key_id, cic_idx, ocr_idx, clave_idx, emission_idx, given_names_idx, ",
+            "first_surname_idx, second_surname_idx, birth_date_idx, status, content_digest, sealed FROM person WHERE ",
+            $condition,
+            " LIMIT 1"
+        )
+    };
+}
+
+const SELECT_PERSON_BY_ID: &str = select_person_where!("id = ?1");
+const SELECT_PERSON_BY_CIC: &str = select_person_where!("cic_key = ?2 AND cic_idx = ?1");
+const SELECT_PERSON_BY_OCR: &str = select_person_where!("ocr_key = ?2 AND ocr_idx = ?1");
+const SELECT_PERSON_BY_CLAVE: &str = select_person_where!("clave_key = ?2 AND clave_idx = ?1");
 
 const UPSERT_PERSON: &str = "INSERT INTO person (id, data_key_id, index_key_id, cic_idx, ocr_idx, clave_idx, \
      emission_idx, given_names_idx, first_surname_idx, second_surname_idx, birth_date_idx, status, content_digest, \
-     sealed, updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
+     sealed, updated_at_ms, cic_key, ocr_key, clave_key) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) \
      ON CONFLICT (id) DO UPDATE SET data_key_id = excluded.data_key_id, index_key_id = excluded.index_key_id, \
      cic_idx = excluded.cic_idx, ocr_idx = excluded.ocr_idx, clave_idx = excluded.clave_idx, \
+     cic_key = excluded.cic_key, ocr_key = excluded.ocr_key, clave_key = excluded.clave_key, \
      emission_idx = excluded.emission_idx, given_names_idx = excluded.given_names_idx, \
      first_surname_idx = excluded.first_surname_idx, second_surname_idx = excluded.second_surname_idx, \
      birth_date_idx = excluded.birth_date_idx, status = excluded.status, content_digest = excluded.content_digest, \
@@ -259,7 +293,8 @@ const UPSERT_PERSON: &str = "INSERT INTO person (id, data_key_id, index_key_id, 
 
 const INSERT_PERSON: &str = "INSERT INTO person (id, data_key_id, index_key_id, cic_idx, ocr_idx, clave_idx, \
      emission_idx, given_names_idx, first_surname_idx, second_surname_idx, birth_date_idx, status, content_digest, \
-     sealed, updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+     sealed, updated_at_ms, cic_key, ocr_key, clave_key) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
 
 fn bind_and_execute(
     statement: &mut rusqlite::CachedStatement<'_>,
@@ -282,6 +317,9 @@ fn bind_and_execute(
         person.content_digest,
         person.sealed,
         now_unix_millis as i64,
+        lookup_key(&person.indexes.cic),
+        lookup_key(&person.indexes.ocr),
+        lookup_key(&person.indexes.clave_elector),
     ])?)
 }
 
@@ -331,15 +369,19 @@ impl RegistryStore for SqliteStore {
     }
 
     fn find_person(&self, lookup: PersonLookup, index: &BlindIndex) -> Result<Option<SealedPerson>, StoreError> {
-        let sql = match lookup {
-            PersonLookup::Curp => const_format_select("id"),
-            PersonLookup::Cic => const_format_select("cic_idx"),
-            PersonLookup::Ocr => const_format_select("ocr_idx"),
-            PersonLookup::ClaveElector => const_format_select("clave_idx"),
+        let (sql, key) = match lookup {
+            PersonLookup::Curp => (SELECT_PERSON_BY_ID, None),
+            PersonLookup::Cic => (SELECT_PERSON_BY_CIC, Some(lookup_key(index))),
+            PersonLookup::Ocr => (SELECT_PERSON_BY_OCR, Some(lookup_key(index))),
+            PersonLookup::ClaveElector => (SELECT_PERSON_BY_CLAVE, Some(lookup_key(index))),
         };
         self.with_connection(|connection| {
-            let mut statement = connection.prepare_cached(&sql)?;
-            Ok(statement.query_row(params![index], person_from_row).optional()?)
+            let mut statement = connection.prepare_cached(sql)?;
+            Ok(match key {
+                None => statement.query_row(params![index], person_from_row),
+                Some(key) => statement.query_row(params![index, key], person_from_row),
+            }
+            .optional()?)
         })
     }
 
@@ -468,10 +510,6 @@ fn wal_path(database: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-fn const_format_select(column: &str) -> String {
-    format!("SELECT {PERSON_COLUMNS} FROM person WHERE {column} = ?1 LIMIT 1")
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -578,6 +616,100 @@ mod tests {
         let last = sealed_person(batches * batch_rows - 1);
         let found = store.find_person(PersonLookup::Cic, &last.indexes.cic).unwrap().unwrap();
         assert_eq!(found.sealed, last.sealed);
+    }
+
+    /// Rows stored before migration 7 get, from its SQL, the same lookup keys
+    /// as `lookup_key` gives new rows, and are found by them.
+    #[test]
+    fn migration_7_gives_rows_already_stored_their_lookup_keys() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("certeza.db");
+        let people: Vec<SealedPerson> = [0x00u8, 0x7f, 0x80, 0xff]
+            .iter()
+            .enumerate()
+            .map(|(number, high)| {
+                let mut person = sealed_person(number as u32);
+                person.indexes.cic = [*high; 16];
+                person.indexes.ocr =
+                    std::array::from_fn(|position| high.wrapping_add((position as u8).wrapping_mul(37)));
+                person.indexes.clave_elector = std::array::from_fn(|position| high ^ (position as u8).wrapping_mul(91));
+                person
+            })
+            .collect();
+        {
+            let mut connection = Connection::open(&path).unwrap();
+            apply_migrations(&mut connection, &crate::migrations::SQLITE[..6]).unwrap();
+            for person in &people {
+                connection
+                    .execute(
+                        "INSERT INTO person (id, data_key_id, index_key_id, cic_idx, ocr_idx, clave_idx, emission_idx, \
+                         given_names_idx, first_surname_idx, second_surname_idx, birth_date_idx, status, \
+                         content_digest, sealed, updated_at_ms) \
+                         VALUES (?1, 'd', 'i', ?2, ?3, ?4, ?1, ?1, ?1, ?1, ?1, 'vigente', ?5, ?6, 1)",
+                        params![
+                            person.id,
+                            person.indexes.cic,
+                            person.indexes.ocr,
+                            person.indexes.clave_elector,
+                            person.content_digest,
+                            person.sealed
+                        ],
+                    )
+                    .unwrap();
+            }
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        for person in &people {
+            let keys: (i64, i64, i64) = store
+                .with_connection(|connection| {
+                    Ok(connection.query_row(
+                        "SELECT cic_key, ocr_key, clave_key FROM person WHERE id = ?1",
+                        params![person.id],
+                        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                    )?)
+                })
+                .unwrap();
+            let expected = (
+                lookup_key(&person.indexes.cic),
+                lookup_key(&person.indexes.ocr),
+                lookup_key(&person.indexes.clave_elector),
+            );
+            assert_eq!(keys, expected);
+            for (lookup, index) in [
+                (PersonLookup::Cic, &person.indexes.cic),
+                (PersonLookup::Ocr, &person.indexes.ocr),
+                (PersonLookup::ClaveElector, &person.indexes.clave_elector),
+            ] {
+                assert_eq!(store.find_person(lookup, index).unwrap().unwrap().id, person.id);
+            }
+        }
+        assert_eq!(lookup_key(&[0xff; 16]), 0x00ff_ffff_ffff_ffff);
+    }
+
+    /// Lookups search the integer-key indexes, never the whole table.
+    #[test]
+    fn lookups_use_the_lookup_key_indexes() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&directory.path().join("certeza.db")).unwrap();
+        for (sql, index) in [
+            (SELECT_PERSON_BY_ID, "person_by_id"),
+            (SELECT_PERSON_BY_CIC, "person_by_cic"),
+            (SELECT_PERSON_BY_OCR, "person_by_ocr"),
+            (SELECT_PERSON_BY_CLAVE, "person_by_clave"),
+        ] {
+            let plan: String = store
+                .with_connection(|connection| {
+                    let mut statement = connection.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+                    let plan = if statement.parameter_count() == 1 {
+                        statement.query_row(params![[0u8; 16]], |row| row.get(3))
+                    } else {
+                        statement.query_row(params![[0u8; 16], 1], |row| row.get(3))
+                    };
+                    Ok(plan?)
+                })
+                .unwrap();
+            assert!(plan.contains(&format!("USING INDEX {index}")), "{sql}: {plan}");
+        }
     }
 
     #[test]
