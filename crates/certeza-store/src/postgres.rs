@@ -105,6 +105,7 @@ fn apply_migrations(client: &mut Client, migrations: &[Migration]) -> Result<(),
         "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at_ms BIGINT NOT NULL)",
     )?;
     let applied: i64 = transaction.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[])?.get(0);
+    crate::migrations::announce_upgrade(applied, migrations);
     for migration in migrations.iter().filter(|migration| migration.version > applied) {
         transaction.batch_execute(migration.sql)?;
         transaction.execute(

@@ -224,6 +224,7 @@ fn apply_migrations(connection: &mut Connection, migrations: &[Migration]) -> Re
     )?;
     let applied: i64 =
         transaction.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |row| row.get(0))?;
+    crate::migrations::announce_upgrade(applied, migrations);
     for migration in migrations.iter().filter(|migration| migration.version > applied) {
         transaction.execute_batch(migration.sql)?;
         transaction.execute(
