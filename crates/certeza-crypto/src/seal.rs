@@ -101,14 +101,14 @@ impl Sealer {
 
 impl Sealer {
     /// Seals several fields of one record into one value, as one AES-GCM
-    /// message (record format 2):
-    /// `0x02 || nonce (12) || ciphertext || tag (16)`, where the plaintext is,
-    /// for each field, `length (u16, big-endian) || value`, and the additional
-    /// authenticated data is `"certeza-record-v2" || 0 || length of the record
-    /// id (u16, big-endian) || record id ||` the field names, each followed by 0. The AAD binds the record id and
-    /// every field's name and position, as one message per field did, at one
-    /// message's cost instead of one per field, and 16 bytes of tag per record
-    /// instead of per field.
+    /// message (record format 2): `0x02 || nonce (12) || ciphertext || tag (16)`.
+    ///
+    /// The plaintext is, for each field, `length (u16, big-endian) || value`.
+    /// The additional authenticated data is `"certeza-record-v2" || 0 ||
+    /// length of the record id (u16, big-endian) || record id ||` the field
+    /// names, each followed by 0. It binds the record id and every field's
+    /// name and position, as one message per field did, at one message's cost
+    /// and with one 16-byte tag per record instead of one per field.
     pub fn seal_record(&self, record_id: &[u8], fields: &[(&str, &[u8])]) -> Vec<u8> {
         let counter = self.invocation_counter.fetch_add(1, Ordering::Relaxed);
         let nonce_bytes = field_nonce(&self.nonce_prefix, counter, 0);
@@ -136,8 +136,7 @@ impl Sealer {
 
     /// Opens a value made by [`Sealer::seal_record`]; `field_names` must be the
     /// names it was sealed with, in the same order. Records sealed before
-    /// format 2 (one message per field, see [`Sealer::open_record_per_field`])
-    /// open too: a value that does not open as format 2 is tried as the older
+    /// format 2 (one message per field, see `open_record_per_field`) open too: a value that does not open as format 2 is tried as the older
     /// format, and both are authenticated, so neither can be mistaken for the
     /// other.
     pub fn open_record(
@@ -192,7 +191,7 @@ impl Sealer {
     /// `base nonce (12) || for each field: length (u16, big-endian) || ciphertext || tag (16)`,
     /// each field its own AES-GCM message with AAD `record id || 0 || field name`
     /// and the base nonce's counter plus the field's position as its nonce.
-    pub fn open_record_per_field(
+    fn open_record_per_field(
         &self,
         record_id: &[u8],
         field_names: &[&str],
