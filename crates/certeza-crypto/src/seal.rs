@@ -170,14 +170,7 @@ impl Sealer {
             .map_err(|_| CryptoError::OpenFailed)? as &[u8];
         let mut opened = Vec::with_capacity(field_names.len());
         for _ in field_names {
-            let Some((length, after_length)) = rest.split_first_chunk::<2>() else {
-                return Err(CryptoError::OpenFailed);
-            };
-            let length = u16::from_be_bytes(*length) as usize;
-            if after_length.len() < length {
-                return Err(CryptoError::OpenFailed);
-            }
-            let (value, after_value) = after_length.split_at(length);
+            let (_, value, after_value) = split_length_prefixed(rest, 0)?;
             opened.push(value.to_vec());
             rest = after_value;
         }
@@ -207,14 +200,7 @@ impl Sealer {
         let base_counter = u64::from_be_bytes(counter_bytes);
         let mut opened = Vec::with_capacity(field_names.len());
         for (position, field_name) in field_names.iter().enumerate() {
-            let Some((length, after_length)) = rest.split_first_chunk::<2>() else {
-                return Err(CryptoError::OpenFailed);
-            };
-            let length = u16::from_be_bytes(*length) as usize;
-            if after_length.len() < length + TAG_LEN {
-                return Err(CryptoError::OpenFailed);
-            }
-            let (ciphertext_and_tag, after_tag) = after_length.split_at(length + TAG_LEN);
+            let (length, ciphertext_and_tag, after_tag) = split_length_prefixed(rest, TAG_LEN)?;
             let mut plaintext = ciphertext_and_tag.to_vec();
             let aad = associated_data(record_id, field_name);
             let nonce_bytes = field_nonce(&prefix, base_counter, position);
@@ -230,6 +216,18 @@ impl Sealer {
         }
         Ok(opened)
     }
+}
+
+/// Splits `length (u16, big-endian) || length + trailer bytes || rest`
+/// into the length, the bytes and the rest; too short is a failed open.
+fn split_length_prefixed(bytes: &[u8], trailer: usize) -> Result<(usize, &[u8], &[u8]), CryptoError> {
+    let (length, after_length) = bytes.split_first_chunk::<2>().ok_or(CryptoError::OpenFailed)?;
+    let length = u16::from_be_bytes(*length) as usize;
+    if after_length.len() < length + trailer {
+        return Err(CryptoError::OpenFailed);
+    }
+    let (value, rest) = after_length.split_at(length + trailer);
+    Ok((length, value, rest))
 }
 
 fn field_nonce(prefix: &[u8; 4], base_counter: u64, position: usize) -> [u8; NONCE_LEN] {
