@@ -4,7 +4,9 @@
 # machine: `certeza bench http` (closed loop for saturation; open loop at a
 # constant rate for p99). SQLite always; PostgreSQL too when
 # CERTEZA_BENCH_POSTGRES_URL is set (a server URL whose user may create
-# databases). Usage: bench/verification.sh [PEOPLE] [SECONDS]
+# databases). Every run also prints the server's CPU time per request, by
+# thread (`--server-pid`), which is steadier than requests/s on a shared
+# machine. Usage: bench/verification.sh [PEOPLE] [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count="${1:-1000000}"
@@ -29,14 +31,14 @@ run_backend() {
     server=$!
     for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" > /dev/null && break; sleep 0.1; done
     echo "== $name"
-    "$bin" bench http --target healthz --address "127.0.0.1:$port" --connections 64 --seconds "$seconds"
+    "$bin" bench http --target healthz --address "127.0.0.1:$port" --connections 64 --seconds "$seconds" --server-pid "$server"
     for connections in 64 256; do
         "$bin" bench http --target verifications --address "127.0.0.1:$port" --key "$key" \
-            --people "$work/people.csv" --connections "$connections" --seconds "$seconds"
+            --people "$work/people.csv" --connections "$connections" --seconds "$seconds" --server-pid "$server"
     done
     for rate in 2000 5000 8000 10000; do
         "$bin" bench http --target verifications --address "127.0.0.1:$port" --key "$key" \
-            --people "$work/people.csv" --connections 256 --rate "$rate" --seconds "$seconds"
+            --people "$work/people.csv" --connections 256 --rate "$rate" --seconds "$seconds" --server-pid "$server"
     done
     kill "$server"; wait "$server" 2>/dev/null || true; server=""
     if [ "$name" = sqlite ]; then
@@ -47,7 +49,7 @@ run_backend() {
         for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" > /dev/null && break; sleep 0.1; done
         echo "== $name, a fresh server on the registry as imported"
         "$bin" bench http --target verifications --address "127.0.0.1:$port" --key "$key" \
-            --people "$work/people.csv" --connections 256 --rate 10000 --seconds "$seconds"
+            --people "$work/people.csv" --connections 256 --rate 10000 --seconds "$seconds" --server-pid "$server"
         kill "$server"; wait "$server" 2>/dev/null || true; server=""
     fi
 }

@@ -8,6 +8,12 @@
 //! hide its queueing delay (no coordinated omission).
 //! Either way the same load runs for a warm-up (`--warmup-seconds`, 1 s by
 //! default) before anything is counted, and errors are counted throughout.
+//!
+//! With `--server-pid`, the CPU time the server's threads (and this load
+//! generator) spent during the measured seconds is read from `/proc` and
+//! printed per request, by thread name: a figure that moves with the work a
+//! request costs, where requests per second on a shared two-core machine also
+//! move with everything else the machine does.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -55,6 +61,81 @@ pub(crate) struct HttpBench {
     /// database connections, cold caches, policy loads).
     #[arg(long, default_value_t = 1)]
     warmup_seconds: u64,
+    /// The server's process id: print the CPU time its threads spent per
+    /// measured request (Linux `/proc`).
+    #[arg(long)]
+    server_pid: Option<u32>,
+}
+
+/// CPU time per thread name of one process, in clock ticks.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(crate) struct ThreadTimes(std::collections::BTreeMap<String, u64>);
+
+/// The kernel's clock ticks per second for `/proc/*/stat` times (`USER_HZ`,
+/// 100 on every Linux architecture this runs on).
+const CLOCK_TICKS_PER_SECOND: f64 = 100.0;
+
+impl ThreadTimes {
+    /// Reads the user and system time of every thread of `pid`, summed by
+    /// thread name. Threads that end while they are read are skipped.
+    pub(crate) fn of_process(pid: &str) -> anyhow::Result<Self> {
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+            .with_context(|| format!("reading the threads of process {pid} in /proc"))?;
+        let mut times = ThreadTimes::default();
+        for task in tasks.flatten() {
+            let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else { continue };
+            if let Some((name, ticks)) = parse_thread_stat(&stat) {
+                *times.0.entry(name.to_owned()).or_default() += ticks;
+            }
+        }
+        Ok(times)
+    }
+
+    /// The ticks spent since `earlier`, by name (threads started since count whole).
+    fn since(&self, earlier: &ThreadTimes) -> ThreadTimes {
+        let spent = self
+            .0
+            .iter()
+            .map(|(name, ticks)| (name.clone(), ticks.saturating_sub(earlier.0.get(name).copied().unwrap_or(0))))
+            .filter(|(_, ticks)| *ticks > 0)
+            .collect();
+        ThreadTimes(spent)
+    }
+
+    fn total(&self) -> u64 {
+        self.0.values().sum()
+    }
+
+    /// `61.2 µs per request, 1.48 cores (tokio-rt-worker 40.1, verification-wr 14.0)`,
+    /// the largest first.
+    fn describe(&self, requests: usize, seconds: f64) -> String {
+        let micros_per_request = |ticks: u64| ticks as f64 / CLOCK_TICKS_PER_SECOND * 1e6 / requests.max(1) as f64;
+        let mut by_size: Vec<(&String, &u64)> = self.0.iter().collect();
+        by_size.sort_by(|left, right| right.1.cmp(left.1).then(left.0.cmp(right.0)));
+        let parts: Vec<String> =
+            by_size.iter().map(|(name, ticks)| format!("{name} {:.1}", micros_per_request(**ticks))).collect();
+        format!(
+            "{:.1} µs per request, {:.2} cores ({})",
+            micros_per_request(self.total()),
+            self.total() as f64 / CLOCK_TICKS_PER_SECOND / seconds.max(1e-9),
+            parts.join(", ")
+        )
+    }
+}
+
+/// The thread name and user + system ticks of one `/proc/PID/task/TID/stat`
+/// line: `TID (NAME) STATE PPID … UTIME STIME …`, where NAME may hold spaces
+/// and parentheses (so the fields are counted after the last `)`).
+pub(crate) fn parse_thread_stat(stat: &str) -> Option<(&str, u64)> {
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let name = stat.get(open + 1..close)?;
+    let mut fields = stat.get(close + 1..)?.split_ascii_whitespace();
+    // After the name: state, ppid, pgrp, session, tty_nr, tpgid, flags,
+    // minflt, cminflt, majflt, cmajflt, then utime and stime.
+    let user: u64 = fields.nth(11)?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some((name, user + system))
 }
 
 struct Shared {
@@ -187,6 +268,14 @@ pub(crate) fn run(options: HttpBench) -> anyhow::Result<()> {
     let started = Instant::now();
     let measured_after = started + Duration::from_secs(options.warmup_seconds);
     let deadline = measured_after + Duration::from_secs(options.seconds);
+    // CPU times at the start of the measured seconds: the server's and ours.
+    let cpu_at_start = runtime.spawn({
+        let server = options.server_pid;
+        async move {
+            tokio::time::sleep_until(measured_after.into()).await;
+            server.map(|pid| (ThreadTimes::of_process(&pid.to_string()), ThreadTimes::of_process("self")))
+        }
+    });
     let latencies = runtime.block_on(async {
         let mut tasks = Vec::new();
         for (connection, mut stream) in streams.into_iter().enumerate() {
@@ -232,6 +321,14 @@ pub(crate) fn run(options: HttpBench) -> anyhow::Result<()> {
         Ok::<_, anyhow::Error>(all)
     })?;
     let elapsed = measured_after.elapsed().as_secs_f64();
+    let cpu_spent = match (options.server_pid, runtime.block_on(cpu_at_start)?) {
+        (Some(pid), Some((server_before, ours_before))) => {
+            let server = ThreadTimes::of_process(&pid.to_string())?.since(&server_before?);
+            let ours = ThreadTimes::of_process("self")?.since(&ours_before?);
+            Some((server, ours))
+        }
+        _ => None,
+    };
     let mut sorted = latencies;
     sorted.sort();
     println!(
@@ -246,5 +343,39 @@ pub(crate) fn run(options: HttpBench) -> anyhow::Result<()> {
         sorted.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
         shared.errors.load(Ordering::Relaxed),
     );
+    if let Some((server, ours)) = cpu_spent {
+        println!("server CPU: {}", server.describe(sorted.len(), elapsed));
+        println!("load generator CPU: {}", ours.describe(sorted.len(), elapsed));
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_thread_stat_line_gives_its_name_and_user_plus_system_ticks() {
+        let line = "4242 (tokio-rt-worker) S 1 4242 4242 0 -1 4194560 900 0 3 0 1234 567 0 0 20 0 8 0 100 0 0\n";
+        assert_eq!(parse_thread_stat(line), Some(("tokio-rt-worker", 1801)));
+        // A name with spaces and parentheses is read up to the last ')'.
+        let odd = "7 (a (b) c) R 1 7 7 0 -1 0 0 0 0 0 10 5 0 0 20 0 1 0 1 0 0";
+        assert_eq!(parse_thread_stat(odd), Some(("a (b) c", 15)));
+        assert_eq!(parse_thread_stat("7 (short) R 1 2"), None);
+        assert_eq!(parse_thread_stat("no parentheses at all"), None);
+        assert_eq!(parse_thread_stat("7 (x) R 1 7 7 0 -1 0 0 0 0 0 ten 5"), None);
+    }
+
+    #[test]
+    fn times_since_an_earlier_reading_count_only_what_was_spent_meanwhile() {
+        let earlier = ThreadTimes([("writer".to_owned(), 100), ("worker".to_owned(), 50)].into_iter().collect());
+        let later = ThreadTimes(
+            [("writer".to_owned(), 130), ("worker".to_owned(), 50), ("new".to_owned(), 20)].into_iter().collect(),
+        );
+        let spent = later.since(&earlier);
+        assert_eq!(spent, ThreadTimes([("writer".to_owned(), 30), ("new".to_owned(), 20)].into_iter().collect()));
+        // 50 ticks = 0.5 s of CPU over 1,000 requests in 1 s: 500 µs each, half a core.
+        assert_eq!(spent.describe(1000, 1.0), "500.0 µs per request, 0.50 cores (writer 300.0, new 200.0)");
+    }
 }
