@@ -233,8 +233,11 @@ enum RegistryCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Colours only on a terminal: a log redirected to a file or a collector
+    // stays plain text.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CERTEZA_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),

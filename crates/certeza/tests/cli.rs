@@ -317,6 +317,11 @@ fn demo_serves_its_landing_page_and_writes_demo_json() {
     assert!(stderr.contains("tile/0/000.p/"), "{stderr}");
     child.kill().unwrap();
     child.wait().unwrap();
+    // Its log, written to a pipe rather than a terminal, is plain text.
+    let mut log = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+    assert!(log.contains("serving"), "{log}");
+    assert!(!log.contains('\u{1b}'), "no terminal colour codes in a log that is not a terminal: {log:?}");
 
     // A second start reuses the directory instead of importing again.
     let output = Command::new(env!("CARGO_BIN_EXE_certeza"))
