@@ -58,8 +58,16 @@ pub struct VerificationContext {
     /// other.
     relying_party_loading: Mutex<HashMap<[u8; 32], Arc<tokio::sync::Mutex<()>>>>,
     writer: std::sync::OnceLock<std::sync::mpsc::Sender<WriteRequest>>,
+    /// The receipt key's id (see [`VerificationContext::receipt_key_id`]).
+    receipt_key_id: String,
     /// The base64url JWS protected header of every receipt (it names the key).
     receipt_header: String,
+}
+
+/// The base64url JWS protected header of a receipt signed by the key `key_id`.
+fn receipt_header(key_id: &str) -> String {
+    let header = serde_json::json!({ "alg": "EdDSA", "kid": key_id, "typ": "certeza-verification+jws" });
+    URL_SAFE_NO_PAD.encode(header.to_string())
 }
 
 /// A verification waiting for the group-commit writer.
@@ -220,7 +228,7 @@ impl VerificationContext {
         max_merge_delay_millis: u64,
     ) -> Self {
         let key_id = hex(&sha256(receipt_key.verifying_key().as_bytes())[..8]);
-        let header = serde_json::json!({ "alg": "EdDSA", "kid": key_id, "typ": "certeza-verification+jws" });
+        let receipt_header = receipt_header(&key_id);
         Self {
             sealer,
             receipt_key,
@@ -229,13 +237,14 @@ impl VerificationContext {
             relying_parties: Mutex::new(HashMap::new()),
             relying_party_loading: Mutex::new(HashMap::new()),
             writer: std::sync::OnceLock::new(),
-            receipt_header: URL_SAFE_NO_PAD.encode(header.to_string()),
+            receipt_key_id: key_id,
+            receipt_header,
         }
     }
 
     /// The key id of the receipt key: hex of the first 8 bytes of SHA-256 of the public key.
     pub fn receipt_key_id(&self) -> String {
-        hex(&sha256(self.receipt_key.verifying_key().as_bytes())[..8])
+        self.receipt_key_id.clone()
     }
 }
 
@@ -577,16 +586,13 @@ fn note_outcome(runtime: &RelyingPartyRuntime, failed: bool, now_ms: u64) -> Opt
     None
 }
 
-/// Signs a JWS (compact serialisation, EdDSA) over `payload`, with the
-/// context's protected header.
-fn sign_jws(context: &VerificationContext, payload: &[u8]) -> String {
-    let mut jws = String::with_capacity(context.receipt_header.len() + payload.len() * 4 / 3 + 96);
-    jws.push_str(&context.receipt_header);
+/// The JWS signing input `HEADER.PAYLOAD` (base64url), with room for the
+/// signature that follows it in the compact serialisation.
+fn jws_signing_input(header: &str, payload: &[u8]) -> String {
+    let mut jws = String::with_capacity(header.len() + payload.len() * 4 / 3 + 96);
+    jws.push_str(header);
     jws.push('.');
     URL_SAFE_NO_PAD.encode_string(payload, &mut jws);
-    let signature = context.receipt_key.sign(jws.as_bytes());
-    jws.push('.');
-    URL_SAFE_NO_PAD.encode_string(signature.to_bytes(), &mut jws);
     jws
 }
 
@@ -599,7 +605,7 @@ fn to_json(value: &impl Serialize) -> Result<Vec<u8>, AppError> {
 
 /// Per-field results, as a JSON object of booleans (sorted by field name).
 #[derive(Clone, Copy)]
-struct FieldResults<'a>(&'a [(&'static str, bool)]);
+struct FieldResults<'a>(&'a [(&'a str, bool)]);
 
 impl Serialize for FieldResults<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -660,17 +666,138 @@ struct ReceiptLog<'a> {
     promised_by: &'a str,
 }
 
+/// What is stored of an answer (the `response` column): the parts it was
+/// rendered from, so that a repeated request id gets it again byte for byte
+/// from the same code ([`StoredAnswer::answer_text`] renders every answer,
+/// the first time too). It is about a third of the answer's size: storing
+/// whole answers made each verification's commit write about 1.2 KB more,
+/// and the WAL restarts that this extra volume made more frequent were the
+/// latency tail (BENCHMARKS.md). Rows recorded before this format hold the
+/// answer's JSON text itself and are replayed as they are. The keys are
+/// short because every verification stores them.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoredAnswer {
+    /// The format of this record: [`STORED_ANSWER_FORMAT`].
+    #[serde(rename = "v")]
+    format: u8,
+    #[serde(rename = "id")]
+    verification_id: String,
+    #[serde(rename = "rq")]
+    request_id: String,
+    /// The relying party's name, as its receipt names it.
+    #[serde(rename = "rp")]
+    relying_party: String,
+    #[serde(rename = "pu")]
+    purpose: String,
+    #[serde(rename = "o")]
+    outcome: String,
+    #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    /// The per-field results, when the answer included them.
+    #[serde(rename = "f", default, skip_serializing_if = "Option::is_none")]
+    fields: Option<Vec<(String, bool)>>,
+    #[serde(rename = "t")]
+    time_unix_millis: u64,
+    #[serde(rename = "pb")]
+    promised_by_unix_millis: u64,
+    /// The log entry's leaf hash, base64 as in the answer.
+    #[serde(rename = "lh")]
+    leaf_hash: String,
+    #[serde(rename = "lo")]
+    log_origin: String,
+    /// The id of the key that signed the receipt (it names it in the JWS header).
+    #[serde(rename = "k")]
+    receipt_key_id: String,
+    /// The receipt's signature, base64url as in the JWS.
+    #[serde(rename = "s")]
+    signature: String,
+}
+
+/// The format number of a [`StoredAnswer`] (format 1 was the answer's whole text).
+const STORED_ANSWER_FORMAT: u8 = 2;
+
+impl StoredAnswer {
+    fn field_results(&self) -> Option<Vec<(&str, bool)>> {
+        self.fields.as_ref().map(|fields| fields.iter().map(|(field, matched)| (field.as_str(), *matched)).collect())
+    }
+
+    /// The receipt's payload: the JSON the receipt's signature covers.
+    fn receipt_payload(&self) -> Result<Vec<u8>, AppError> {
+        let fields = self.field_results();
+        to_json(&ReceiptPayload {
+            fields: fields.as_deref().map(FieldResults),
+            log: ReceiptLog {
+                leaf_hash: &self.leaf_hash,
+                origin: &self.log_origin,
+                promised_by: &rfc3339(self.promised_by_unix_millis),
+            },
+            outcome: &self.outcome,
+            purpose: &self.purpose,
+            reason: self.reason.as_deref(),
+            relying_party: &self.relying_party,
+            request_id: &self.request_id,
+            time: &rfc3339(self.time_unix_millis),
+            verification_id: &self.verification_id,
+        })
+    }
+
+    /// The answer's JSON text, given the receipt's JWS signing input (the
+    /// stored signature completes the JWS).
+    fn answer_text(&self, receipt_signing_input: String) -> Result<String, AppError> {
+        let mut receipt = receipt_signing_input;
+        receipt.push('.');
+        receipt.push_str(&self.signature);
+        let fields = self.field_results();
+        let promised_by = rfc3339(self.promised_by_unix_millis);
+        let proof = format!("/v1/verifications/{}/proof", self.verification_id);
+        let answer = Answer {
+            fields: fields.as_deref().map(FieldResults),
+            log: Some(AnswerLog { leaf_hash: &self.leaf_hash, promised_by: &promised_by, proof: &proof }),
+            outcome: &self.outcome,
+            reason: self.reason.as_deref(),
+            receipt: Some(&receipt),
+            verification_id: &self.verification_id,
+        };
+        String::from_utf8(to_json(&answer)?).map_err(AppError::internal)
+    }
+}
+
+/// Signs the receipt of a new answer with the context's key (setting
+/// `stored.signature`) and renders the answer's text.
+fn sign_and_render(context: &VerificationContext, stored: &mut StoredAnswer) -> Result<String, AppError> {
+    stored.receipt_key_id.clone_from(&context.receipt_key_id);
+    let signing_input = jws_signing_input(&context.receipt_header, &stored.receipt_payload()?);
+    stored.signature = URL_SAFE_NO_PAD.encode(context.receipt_key.sign(signing_input.as_bytes()).to_bytes());
+    stored.answer_text(signing_input)
+}
+
 /// The earlier answer to a request id, or 409 if the request differs.
-fn replay(stored: StoredResponse, request_sha256: &[u8; 32]) -> Response {
-    if constant_time_equal(&stored.request_sha256, request_sha256) {
-        json_response(StatusCode::OK, stored.response)
-    } else {
-        problem_response(
+fn replay(
+    context: &VerificationContext,
+    stored: StoredResponse,
+    request_sha256: &[u8; 32],
+) -> Result<Response, AppError> {
+    if !constant_time_equal(&stored.request_sha256, request_sha256) {
+        return Ok(problem_response(
             StatusCode::CONFLICT,
             "Conflict",
             Some("this request_id was already used for a different request; use a new request_id"),
-        )
+        ));
     }
+    let text = match serde_json::from_str::<StoredAnswer>(&stored.response) {
+        Ok(parts) if parts.format == STORED_ANSWER_FORMAT => {
+            let header = if parts.receipt_key_id == context.receipt_key_id {
+                context.receipt_header.clone()
+            } else {
+                receipt_header(&parts.receipt_key_id)
+            };
+            parts.answer_text(jws_signing_input(&header, &parts.receipt_payload()?))?
+        }
+        // Recorded before answers were stored as parts: the answer's text.
+        _ => stored.response,
+    };
+    Ok(json_response(StatusCode::OK, text))
 }
 
 fn json_response(status: StatusCode, body: String) -> Response {
@@ -817,27 +944,25 @@ pub(crate) async fn create(
         details_hash: Some(sha256(&to_json(&answer)?)),
     };
     let entry_bytes = entry.encode().map_err(AppError::internal)?;
-    let leaf_hash = STANDARD.encode(hash_leaf(&entry_bytes));
-    let promised_by = rfc3339(now + context.max_merge_delay_millis);
-    let receipt_payload = ReceiptPayload {
-        fields,
-        log: ReceiptLog { leaf_hash: &leaf_hash, origin: &context.log_origin, promised_by: &promised_by },
-        outcome,
-        purpose: &request.purpose,
-        reason,
-        relying_party: &runtime.party.name,
-        request_id: &request.request_id,
-        time: &rfc3339(now),
-        verification_id: &verification_id,
+    // The answer is rendered from what is stored of it, by the code that
+    // renders it again for a repeated request id.
+    let mut stored = StoredAnswer {
+        format: STORED_ANSWER_FORMAT,
+        verification_id: verification_id.clone(),
+        request_id: request.request_id.clone(),
+        relying_party: runtime.party.name.clone(),
+        purpose: request.purpose.clone(),
+        outcome: outcome.to_owned(),
+        reason: reason.map(str::to_owned),
+        fields: fields.map(|fields| fields.0.iter().map(|(field, matched)| ((*field).to_owned(), *matched)).collect()),
+        time_unix_millis: now,
+        promised_by_unix_millis: now + context.max_merge_delay_millis,
+        leaf_hash: STANDARD.encode(hash_leaf(&entry_bytes)),
+        log_origin: context.log_origin.clone(),
+        receipt_key_id: String::new(),
+        signature: String::new(),
     };
-    let receipt = sign_jws(context, &to_json(&receipt_payload)?);
-    let proof = format!("/v1/verifications/{verification_id}/proof");
-    let answer = Answer {
-        log: Some(AnswerLog { leaf_hash: &leaf_hash, promised_by: &promised_by, proof: &proof }),
-        receipt: Some(&receipt),
-        ..answer
-    };
-    let response_text = String::from_utf8(to_json(&answer)?).map_err(AppError::internal)?;
+    let response_text = sign_and_render(context, &mut stored)?;
 
     let record = OwnedVerification {
         id: verification_id.clone(),
@@ -849,7 +974,7 @@ pub(crate) async fn create(
         purpose: request.purpose.clone(),
         outcome,
         reason,
-        response: response_text.clone(),
+        response: serde_json::to_string(&stored).map_err(AppError::internal)?,
         created_at_ms: now,
     };
     let merge_delay = context.max_merge_delay_millis;
@@ -863,7 +988,7 @@ pub(crate) async fn create(
         .map_err(|_| AppError::internal("the verification writer dropped a request"))?
         .map_err(AppError::internal)?;
     if let Recorded::Existing(stored) = recorded {
-        return Ok(replay(stored, &request_sha256));
+        return replay(context, stored, &request_sha256);
     }
     tracing::info!(relying_party = %runtime.party.name, outcome, reason = reason.unwrap_or(""), "verification");
 
@@ -942,6 +1067,84 @@ pub(crate) async fn receipt_key(State(state): State<AppState>) -> impl IntoRespo
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    fn context_with_key(seed: u8) -> (tempfile::TempDir, VerificationContext) {
+        let directory = tempfile::tempdir().unwrap();
+        let keys = certeza_crypto::KeyDirectory::new(directory.path().join("keys"));
+        keys.ensure_all(1).unwrap();
+        let sealer = Arc::new(PersonSealer::new(&keys.load().unwrap()).unwrap());
+        let context =
+            VerificationContext::new(sealer, SigningKey::from_bytes(&[seed; 32]), "certeza.test/log".to_owned(), 5_000);
+        (directory, context)
+    }
+
+    fn answer_parts(fields: Option<Vec<(String, bool)>>, reason: Option<&str>) -> StoredAnswer {
+        StoredAnswer {
+            format: STORED_ANSWER_FORMAT,
+            verification_id: "ver_0190000000001122334455667788aabb".to_owned(),
+            request_id: "solicitud-1".to_owned(),
+            relying_party: "Banco Uno".to_owned(),
+            purpose: "apertura-de-cuenta".to_owned(),
+            outcome: if reason.is_some() { "invalid" } else { "valid" }.to_owned(),
+            reason: reason.map(str::to_owned),
+            fields,
+            time_unix_millis: 1_790_000_000_123,
+            promised_by_unix_millis: 1_790_000_005_123,
+            leaf_hash: STANDARD.encode([9u8; 32]),
+            log_origin: "certeza.test/log".to_owned(),
+            receipt_key_id: String::new(),
+            signature: String::new(),
+        }
+    }
+
+    async fn body_of(response: Response) -> (StatusCode, String) {
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        (status, String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_stored_answer_is_rendered_again_byte_for_byte_whichever_key_signed_it() {
+        let (_keys, context) = context_with_key(7);
+        let (_other_keys, rotated) = context_with_key(8);
+        for (fields, reason) in [
+            (
+                Some(vec![("cic".to_owned(), true), ("curp".to_owned(), true), ("ocr".to_owned(), false)]),
+                Some("mismatch"),
+            ),
+            (None, Some("not_found")),
+            (None, None),
+        ] {
+            let mut stored = answer_parts(fields, reason);
+            let answer = sign_and_render(&context, &mut stored).unwrap();
+            let record = serde_json::to_string(&stored).unwrap();
+            assert!(record.len() * 2 < answer.len(), "stored {} bytes of a {}-byte answer", record.len(), answer.len());
+            // Replayed by this server, and by one whose receipt key has rotated since.
+            for replaying in [&context, &rotated] {
+                let stored_response = StoredResponse { response: record.clone(), request_sha256: vec![1; 32] };
+                let (status, replayed) = body_of(replay(replaying, stored_response, &[1; 32]).unwrap()).await;
+                assert_eq!(status, StatusCode::OK);
+                assert_eq!(replayed, answer);
+            }
+            // The receipt inside verifies under the key that signed it.
+            let parsed: serde_json::Value = serde_json::from_str(&answer).unwrap();
+            let receipt = parsed["receipt"].as_str().unwrap();
+            let (signing_input, signature) = receipt.rsplit_once('.').unwrap();
+            let signature = ed25519_dalek::Signature::from_slice(&URL_SAFE_NO_PAD.decode(signature).unwrap()).unwrap();
+            context.receipt_key.verifying_key().verify_strict(signing_input.as_bytes(), &signature).unwrap();
+            assert_eq!(parsed["fields"].is_object(), stored.fields.is_some());
+        }
+    }
+
+    #[tokio::test]
+    async fn an_answer_stored_whole_before_is_replayed_as_stored_and_a_different_request_conflicts() {
+        let (_keys, context) = context_with_key(7);
+        let legacy = r#"{"log":{"leaf_hash":"x","promised_by":"y","proof":"z"},"outcome":"valid","receipt":"a.b.c","verification_id":"ver_1"}"#;
+        let stored = || StoredResponse { response: legacy.to_owned(), request_sha256: vec![1; 32] };
+        assert_eq!(body_of(replay(&context, stored(), &[1; 32]).unwrap()).await, (StatusCode::OK, legacy.to_owned()));
+        let (status, _) = body_of(replay(&context, stored(), &[2; 32]).unwrap()).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+    }
 
     #[tokio::test]
     async fn requests_with_one_key_take_turns_and_the_gate_goes_when_the_last_leaves() {

@@ -200,7 +200,25 @@ async fn the_same_request_id_gets_the_same_answer_and_a_different_request_is_a_c
     let person = &fixture.people[0];
     let first = post(&fixture.app, Some("key-uno"), body("same", fields_of(person))).await;
     let second = post(&fixture.app, Some("key-uno"), body("same", fields_of(person))).await;
+    assert_eq!(first.0, StatusCode::OK);
     assert_eq!(first.2, second.2);
+    // What is stored is the parts the answer is rendered from again, well
+    // under half of its size.
+    let party = fixture.store.relying_party_by_key(&certeza_server::sha256(b"key-uno")).unwrap().unwrap();
+    let stored = fixture.store.stored_verification_response(party.id, "same").unwrap().unwrap();
+    assert_ne!(stored.response, first.2);
+    assert!(stored.response.len() * 2 < first.2.len(), "{} bytes stored: {}", stored.response.len(), stored.response);
+    // Not found, and a policy without field booleans: the same answer again too.
+    let mut unknown = fields_of(person);
+    unknown["cic"] = serde_json::json!("000000000");
+    for (key, request_id, fields) in
+        [("key-uno", "unknown", unknown), ("key-sin-campos", "no-booleans", fields_of(&fixture.people[3]))]
+    {
+        let first = post(&fixture.app, Some(key), body(request_id, fields.clone())).await;
+        let again = post(&fixture.app, Some(key), body(request_id, fields)).await;
+        assert_eq!(first.0, StatusCode::OK, "{}", first.2);
+        assert_eq!(first.2, again.2);
+    }
     let other = post(&fixture.app, Some("key-uno"), body("same", fields_of(&fixture.people[2]))).await;
     assert_eq!(other.0, StatusCode::CONFLICT);
     // Another relying party may use the same request id independently.
