@@ -676,9 +676,9 @@ struct ReceiptLog<'a> {
 /// the first time too). It is about 40% of the answer's size (411 of 1,035
 /// bytes in the benchmark): storing whole answers made each verification's
 /// commit write that much more, and the WAL restarts that the extra volume
-/// made more frequent were the latency tail (BENCHMARKS.md). Rows recorded before this format hold the
-/// answer's JSON text itself and are replayed as they are. The keys are
-/// short because every verification stores them.
+/// made more frequent were the latency tail (BENCHMARKS.md). Rows recorded
+/// before this format hold the answer's JSON text itself and are replayed as
+/// they are. The keys are short because every verification stores them.
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct StoredAnswer {
