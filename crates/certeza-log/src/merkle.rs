@@ -189,6 +189,18 @@ pub fn stored_hashes_for_record_hash<R: HashReader + ?Sized>(
     Ok(hashes)
 }
 
+/// Returns the stored hashes of the tree whose leaf hashes are `leaves`, in
+/// storage order: a small tree built in memory (a batch of receipts), for
+/// [`tree_hash`] and [`prove_record`].
+pub fn stored_hashes_of_leaves(leaves: &[Hash]) -> Result<Vec<Hash>, Error> {
+    let mut stored = Vec::with_capacity(leaves.len() * 2);
+    for (n, leaf_hash) in (0u64..).zip(leaves) {
+        let completed = stored_hashes_for_record_hash(n, leaf_hash, &stored)?;
+        stored.extend(completed);
+    }
+    Ok(stored)
+}
+
 /// Returns `(k, level)` where `k = 2^level` is the largest power of two
 /// strictly less than `n`. `n` must be at least 2.
 fn maxpow2(n: u64) -> (u64, u8) {
@@ -448,6 +460,22 @@ pub fn verify_inclusion<P: AsRef<[u8]>>(
     proof: &[P],
     root: &[u8],
 ) -> Result<(), Error> {
+    let r = inclusion_root(leaf_index, tree_size, leaf_hash, proof)?;
+    if r.as_slice() != root {
+        return Err(Error::InclusionProof("computed root does not match"));
+    }
+    Ok(())
+}
+
+/// The root that an inclusion proof leads to from a leaf (RFC 9162
+/// §2.1.3.2 without the final comparison): the proof verifies against a root
+/// exactly when this returns that root.
+pub fn inclusion_root<P: AsRef<[u8]>>(
+    leaf_index: u64,
+    tree_size: u64,
+    leaf_hash: &[u8],
+    proof: &[P],
+) -> Result<Hash, Error> {
     if leaf_index >= tree_size {
         return Err(Error::InclusionProof("leaf index is not below tree size"));
     }
@@ -474,10 +502,7 @@ pub fn verify_inclusion<P: AsRef<[u8]>>(
     if snode != 0 {
         return Err(Error::InclusionProof("proof is too short"));
     }
-    if r.as_slice() != root {
-        return Err(Error::InclusionProof("computed root does not match"));
-    }
-    Ok(())
+    Ok(r)
 }
 
 /// Verifies a consistency proof exactly as RFC 9162 §2.1.4.2 specifies.

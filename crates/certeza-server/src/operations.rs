@@ -176,7 +176,24 @@ pub fn openapi_document() -> serde_json::Value {
                         "outcome": { "enum": ["valid", "invalid"] },
                         "reason": { "enum": ["not_found", "mismatch", "reported_lost", "reported_stolen", "expired", "replaced", "cancelled"] },
                         "fields": { "type": "object", "properties": field_booleans },
-                        "receipt": { "type": "string", "description": "JWS (EdDSA) over the answer and the log entry's leaf hash; key at /v1/verifications/key" },
+                        "receipt": {
+                            "type": "object",
+                            "description": "A batch receipt, signed once per group commit. Check it with the key at /v1/verifications/key: hash the statement's bytes as an RFC 6962 leaf (SHA-256 of 0x00 and the bytes), follow the inclusion path (RFC 9162 2.1.3.2) to the root, and verify that the JWS (EdDSA, typ certeza-verification-batch+jws) signs {\"root\": that root, \"size\": batch.size}.",
+                            "required": ["batch", "signature", "statement"],
+                            "properties": {
+                                "statement": { "type": "string", "description": "base64url of the receipt statement: JSON with the answer (fields, outcome, reason, verification_id), purpose, relying_party, request_id, time and the log entry (leaf_hash, origin, promised_by)" },
+                                "batch": {
+                                    "type": "object",
+                                    "required": ["index", "path", "size"],
+                                    "properties": {
+                                        "index": { "type": "integer", "minimum": 0 },
+                                        "size": { "type": "integer", "minimum": 1 },
+                                        "path": { "type": "array", "items": { "type": "string", "description": "a 32-byte hash, base64url" } }
+                                    }
+                                },
+                                "signature": { "type": "string", "description": "compact JWS over {\"root\", \"size\"} of the batch's tree" }
+                            }
+                        },
                         "log": {
                             "type": "object",
                             "properties": {

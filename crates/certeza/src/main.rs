@@ -119,6 +119,15 @@ enum RpCommand {
         /// The relying party's name.
         name: String,
     },
+    /// Check a verification answer's receipt offline, as a relying party
+    /// would (needs no data directory).
+    VerifyReceipt {
+        /// The answer (the JSON body of `POST /v1/verifications`), or its `receipt` member alone.
+        answer: PathBuf,
+        /// The receipt key as a JWK file (`GET /v1/verifications/key`).
+        #[arg(long)]
+        key: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -299,16 +308,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Rp(command) => {
-            let context = OpenedDataDirectory::open(&cli.data, &FlagOverrides::default())?;
+            // Checking a receipt needs no data directory; the rest opens it.
+            let open = || OpenedDataDirectory::open(&cli.data, &FlagOverrides::default());
             match command {
                 RpCommand::Add(options) => {
-                    let api_key = rp::add(&context.store, &options)?;
+                    let api_key = rp::add(&open()?.store, &options)?;
                     println!("registered {}; its API key (shown only now, keep it secret):", options.name.trim());
                     println!("{api_key}");
                     Ok(ExitCode::SUCCESS)
                 }
-                RpCommand::List => rp::list(&context.store),
-                RpCommand::Revoke { name } => rp::revoke(&context.store, &name),
+                RpCommand::List => rp::list(&open()?.store),
+                RpCommand::Revoke { name } => rp::revoke(&open()?.store, &name),
+                RpCommand::VerifyReceipt { answer, key } => rp::verify_receipt_file(&answer, &key),
             }
         }
         Command::Log(LogCommand::Vkey) => {

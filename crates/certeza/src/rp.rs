@@ -1,10 +1,13 @@
 //! `certeza rp`: registering relying parties (banks, agencies) and their policies.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use certeza_core::{Clock, SystemClock};
-use certeza_server::verification::{ALL_FIELDS, Policy};
+use certeza_server::verification::{ALL_FIELDS, Policy, verify_receipt};
 use certeza_store::Store;
 
 /// The options of `certeza rp add`.
@@ -111,5 +114,46 @@ pub(crate) fn revoke(store: &Store, name: &str) -> anyhow::Result<ExitCode> {
         bail!("no active relying party is named {name:?}");
     }
     println!("revoked {name}; its key stops working within 30 seconds on running servers");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `certeza rp verify-receipt`: checks a verification answer's batch receipt
+/// offline with the receipt key (a JWK, as `GET /v1/verifications/key`
+/// serves it) and prints what the receipt states.
+pub(crate) fn verify_receipt_file(answer: &Path, key: &Path) -> anyhow::Result<ExitCode> {
+    let read_json = |path: &Path, what: &str| -> anyhow::Result<serde_json::Value> {
+        let text = std::fs::read(path).with_context(|| format!("cannot read the {what} {}", path.display()))?;
+        serde_json::from_slice(&text).with_context(|| format!("the {what} {} is not JSON", path.display()))
+    };
+    let answer = read_json(answer, "answer")?;
+    let jwk = read_json(key, "key")?;
+    if jwk["kty"] != "OKP" || jwk["crv"] != "Ed25519" {
+        bail!("the key is not an Ed25519 JWK (kty OKP, crv Ed25519)");
+    }
+    let public = jwk["x"]
+        .as_str()
+        .and_then(|x| URL_SAFE_NO_PAD.decode(x).ok())
+        .and_then(|x| <[u8; 32]>::try_from(x).ok())
+        .context("the key's x is not 32 bytes of base64url")?;
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&public).context("the key's x is not an Ed25519 public key")?;
+    // The whole answer, or its receipt member alone.
+    let receipt = if answer.get("statement").is_some() { &answer } else { &answer["receipt"] };
+    let statement = verify_receipt(receipt, &key)?;
+    if let Some(id) = answer.get("verification_id").filter(|_| receipt != &answer)
+        && id != &statement["verification_id"]
+    {
+        bail!("the receipt is valid but states another verification ({})", statement["verification_id"]);
+    }
+    println!(
+        "receipt valid: verification {} ({}{}) for {} at {}, log entry {} in {}; one of a batch of {}",
+        statement["verification_id"].as_str().unwrap_or("?"),
+        statement["outcome"].as_str().unwrap_or("?"),
+        statement["reason"].as_str().map(|reason| format!(", {reason}")).unwrap_or_default(),
+        statement["relying_party"].as_str().unwrap_or("?"),
+        statement["time"].as_str().unwrap_or("?"),
+        statement["log"]["leaf_hash"].as_str().unwrap_or("?"),
+        statement["log"]["origin"].as_str().unwrap_or("?"),
+        receipt["batch"]["size"],
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -315,6 +315,43 @@ fn demo_serves_its_landing_page_and_writes_demo_json() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);
     assert!(stderr.contains("tile/0/000.p/"), "{stderr}");
+    // The demo's curl command verifies its sample person, and the answer's
+    // receipt checks offline against the receipt key, as a bank would.
+    let curl = description["relying_party"]["curl"].as_str().unwrap();
+    let answer = Command::new("sh").args(["-c", curl]).output().unwrap();
+    assert!(answer.status.success(), "{}", text(&answer.stderr));
+    let answer_text = text(&answer.stdout);
+    let parsed: serde_json::Value = serde_json::from_str(&answer_text).unwrap();
+    assert_eq!(parsed["outcome"], "valid", "{answer_text}");
+    let answer_path = directory.path().join("answer.json");
+    std::fs::write(&answer_path, &answer_text).unwrap();
+    let key_path = directory.path().join("receipt-key.jwk");
+    let key = ureq::get(&format!("{base_url}/v1/verifications/key")).call().unwrap().into_body().read_to_string();
+    std::fs::write(&key_path, key.unwrap()).unwrap();
+    let verify_receipt = |answer: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_certeza"))
+            .args(["rp", "verify-receipt"])
+            .arg(answer)
+            .arg("--key")
+            .arg(&key_path)
+            .output()
+            .unwrap()
+    };
+    let output = verify_receipt(&answer_path);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains("receipt valid") && stdout.contains(parsed["verification_id"].as_str().unwrap()),
+        "{stdout}"
+    );
+    // The same receipt placed elsewhere in its batch does not verify.
+    let mut moved = parsed.clone();
+    moved["receipt"]["batch"]["size"] = (moved["receipt"]["batch"]["size"].as_u64().unwrap() + 1).into();
+    std::fs::write(&answer_path, moved.to_string()).unwrap();
+    let output = verify_receipt(&answer_path);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("does not verify"), "{}", text(&output.stderr));
+
     child.kill().unwrap();
     child.wait().unwrap();
     // Its log, written to a pipe rather than a terminal, is plain text.

@@ -38,6 +38,27 @@ fn tree_hash_matches_naive_for_every_small_size() {
 }
 
 #[test]
+fn a_tree_built_from_its_leaves_has_the_naive_root_and_its_proofs_lead_there() {
+    for size in 1..=70usize {
+        let leaves: Vec<Hash> = (0..size).map(|i| hash_leaf(format!("receipt {i}").as_bytes())).collect();
+        let stored = stored_hashes_of_leaves(&leaves).unwrap();
+        let root = tree_hash(size as u64, &stored).unwrap();
+        assert_eq!(root, mth(&leaves), "size {size}");
+        for (index, leaf) in (0u64..).zip(&leaves) {
+            let proof = prove_record(size as u64, index, &stored).unwrap();
+            assert_eq!(inclusion_root(index, size as u64, leaf, &proof).unwrap(), root);
+            // Another leaf, or the right leaf at another place, leads elsewhere.
+            let other = hash_leaf(b"another receipt");
+            assert_ne!(inclusion_root(index, size as u64, &other, &proof).unwrap(), root);
+            if size > 1 {
+                let moved = (index + 1) % size as u64;
+                assert!(!inclusion_root(moved, size as u64, leaf, &proof).is_ok_and(|moved_root| moved_root == root));
+            }
+        }
+    }
+}
+
+#[test]
 fn exhaustive_small_proofs() {
     let (stored, leaves) = build(40);
     for size in 1..=40u64 {

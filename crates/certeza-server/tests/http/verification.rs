@@ -8,19 +8,17 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use certeza_core::{CredentialStatus, FixedClock, Person, PopulationGenerator};
 use certeza_crypto::KeyDirectory;
 use certeza_log::note::NoteSigner;
 use certeza_log::sequencer::IntegrationSignal;
 use certeza_server::log_routes::LogContext;
-use certeza_server::verification::{Policy, VerificationContext};
+use certeza_server::verification::{Policy, VerificationContext, verify_receipt};
 use certeza_server::{AppState, router};
 use certeza_store::Store;
 use certeza_store::log::{FsTileStore, LogStore};
 use certeza_store::registry::PersonSealer;
-use ed25519_dalek::{Signature, SigningKey, Verifier as _};
+use ed25519_dalek::SigningKey;
 use tower::ServiceExt;
 
 pub(crate) struct Fixture {
@@ -145,14 +143,11 @@ async fn answers_valid_mismatch_status_and_not_found_without_leaking_anything() 
     assert_eq!(answer["fields"]["ocr"], true);
     assert!(answer.get("reason").is_none());
 
-    // The receipt is a JWS signed with the receipt key, committing to the log entry.
-    let receipt = answer["receipt"].as_str().unwrap();
-    let parts: Vec<&str> = receipt.split('.').collect();
-    let signature = Signature::from_slice(&URL_SAFE_NO_PAD.decode(parts[2]).unwrap()).unwrap();
-    fixture.receipt_key.verifying_key().verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature).unwrap();
-    let payload = json(&String::from_utf8(URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap());
+    // The receipt is a batch receipt signed with the receipt key, committing to the log entry.
+    let payload = verify_receipt(&answer["receipt"], &fixture.receipt_key.verifying_key()).unwrap();
     assert_eq!(payload["log"]["leaf_hash"], answer["log"]["leaf_hash"]);
     assert_eq!(payload["outcome"], "valid");
+    assert_eq!(payload["verification_id"], answer["verification_id"]);
 
     // One OCR digit changed: a mismatch, and only the OCR is false.
     let mut ocr = person.ocr.as_str().to_owned();
@@ -192,6 +187,30 @@ async fn answers_valid_mismatch_status_and_not_found_without_leaking_anything() 
     for value in [person.curp.as_str(), person.cic.as_str(), person.ocr.as_str(), person.first_surname.as_str()] {
         assert!(!database.windows(value.len()).any(|window| window == value.as_bytes()), "a value is in clear");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn answers_given_together_each_carry_a_receipt_of_their_batch_that_verifies() {
+    let fixture = fixture();
+    let requests = (0..48).map(|index| {
+        let app = fixture.app.clone();
+        let fields = fields_of(&fixture.people[index % fixture.people.len()]);
+        tokio::spawn(async move { post(&app, Some("key-uno"), body(&format!("together-{index}"), fields)).await })
+    });
+    let mut batch_sizes = Vec::new();
+    let mut verification_ids = std::collections::HashSet::new();
+    for request in requests.collect::<Vec<_>>() {
+        let (status, _, text) = request.await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{text}");
+        let answer = json(&text);
+        let statement = verify_receipt(&answer["receipt"], &fixture.receipt_key.verifying_key()).unwrap();
+        assert_eq!(statement["verification_id"], answer["verification_id"]);
+        assert_eq!(statement["request_id"].as_str().map(|id| id.starts_with("together-")), Some(true));
+        assert!(verification_ids.insert(answer["verification_id"].to_string()));
+        batch_sizes.push(answer["receipt"]["batch"]["size"].as_u64().unwrap());
+    }
+    // The sizes depend on timing; every receipt verified whatever they were.
+    println!("batch sizes: {batch_sizes:?}");
 }
 
 #[tokio::test]
