@@ -1460,6 +1460,56 @@ mod tests {
         assert!(changed(&|receipt| receipt["signature"] = alone_signature.clone()).is_err());
     }
 
+    /// A receipt of a batch of three, and the key it verifies under (made once).
+    fn a_valid_receipt() -> &'static (serde_json::Value, ed25519_dalek::VerifyingKey) {
+        static RECEIPT: std::sync::OnceLock<(serde_json::Value, ed25519_dalek::VerifyingKey)> =
+            std::sync::OnceLock::new();
+        RECEIPT.get_or_init(|| {
+            let (_keys, context) = context_with_key(9);
+            let batch = sealed_batch(&context, 3);
+            let answer: serde_json::Value = serde_json::from_str(&batch[1].answer.render(&context).unwrap()).unwrap();
+            (answer["receipt"].clone(), context.receipt_key.verifying_key())
+        })
+    }
+
+    fn any_json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<u64>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            ".{0,80}".prop_map(serde_json::Value::from),
+            "[A-Za-z0-9_.-]{0,120}".prop_map(serde_json::Value::from),
+            proptest::collection::vec("[A-Za-z0-9_-]{0,50}", 0..12).prop_map(serde_json::Value::from),
+            proptest::collection::vec(any::<u64>(), 0..4).prop_map(serde_json::Value::from),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Whatever a relying party's file holds in place of one member of a
+        /// receipt, checking it ends in an error (never a panic), unless it
+        /// holds that member's own value.
+        #[test]
+        fn a_receipt_with_any_member_replaced_is_refused_without_a_panic(member in 0usize..8, replacement in any_json()) {
+            let (receipt, key) = a_valid_receipt();
+            let mut changed = receipt.clone();
+            let slot = match member {
+                0 => &mut changed["statement"],
+                1 => &mut changed["signature"],
+                2 => &mut changed["batch"],
+                3 => &mut changed["batch"]["index"],
+                4 => &mut changed["batch"]["size"],
+                5 => &mut changed["batch"]["path"],
+                6 => &mut changed["batch"]["path"][0],
+                _ => &mut changed,
+            };
+            *slot = replacement;
+            let verified = verify_receipt(&changed, key);
+            proptest::prop_assert_eq!(verified.is_ok(), &changed == receipt);
+        }
+    }
+
     #[tokio::test]
     async fn an_answer_whose_receipt_was_signed_on_its_own_is_rendered_again_as_before() {
         let (_keys, context) = context_with_key(7);
