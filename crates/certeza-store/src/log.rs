@@ -736,10 +736,44 @@ fn sqlite_transaction<T>(
     Ok(value)
 }
 
+/// The oldest `max` pending entries, in id order.
+fn sqlite_read_pending(c: &Connection, max: usize) -> Result<Vec<PendingEntry>, StoreError> {
+    let mut statement = c.prepare_cached("SELECT id, data FROM log_pending ORDER BY id LIMIT ?1")?;
+    let rows = statement.query_map([to_i64(max as u64)?], |row| Ok((row.get::<_, i64>(0)?, row.get(1)?)))?;
+    let mut pending = Vec::new();
+    for row in rows {
+        let (id, data) = row?;
+        pending.push(PendingEntry { id: to_u64(id)?, data });
+    }
+    Ok(pending)
+}
+
+/// The latest checkpoint and the oldest `max` pending entries, read from one
+/// snapshot without the writer lock, so that the integration holds the lock
+/// (and keeps other writers waiting) for its writes only.
+fn sqlite_pending_snapshot(
+    c: &mut Connection,
+    max: usize,
+) -> Result<(Option<SignedCheckpoint>, Vec<PendingEntry>), StoreError> {
+    let tx = c.transaction()?;
+    let head = sqlite_latest_checkpoint(&tx)?;
+    let pending = sqlite_read_pending(&tx, max)?;
+    tx.commit()?;
+    Ok((head, pending))
+}
+
+/// Integrates a batch in one write transaction. `snapshot` is what
+/// [`sqlite_pending_snapshot`] read before the lock was taken: it is the
+/// batch if the latest checkpoint is still the one it saw. SQLite has one
+/// writer at a time and pending ids grow with every commit, so until an
+/// integration removes some, the entries a snapshot saw are still the oldest
+/// pending ones (newer ones have larger ids and wait for the next batch);
+/// the range delete below counts them again.
 fn sqlite_integrate<F>(
     c: &mut Connection,
     lease: &LeaseClaim<'_>,
     max: usize,
+    snapshot: (Option<SignedCheckpoint>, Vec<PendingEntry>),
     build: F,
 ) -> Result<IntegrateOutcome, StoreError>
 where
@@ -755,15 +789,12 @@ where
         return Ok(IntegrateOutcome::LeaseNotHeld);
     }
     let head = sqlite_latest_checkpoint(&tx)?;
-    let pending = {
-        let mut statement = tx.prepare_cached("SELECT id, data FROM log_pending ORDER BY id LIMIT ?1")?;
-        let rows = statement.query_map([to_i64(max as u64)?], |row| Ok((row.get::<_, i64>(0)?, row.get(1)?)))?;
-        let mut pending = Vec::new();
-        for row in rows {
-            let (id, data) = row?;
-            pending.push(PendingEntry { id: to_u64(id)?, data });
-        }
-        pending
+    let (seen_head, seen_pending) = snapshot;
+    let pending = if seen_head == head && seen_pending.len() <= max {
+        seen_pending
+    } else {
+        // Another integration came in between: read the batch again, under the lock.
+        sqlite_read_pending(&tx, max)?
     };
     let Some(integration) = build(head.as_ref(), pending)? else { return Ok(IntegrateOutcome::NothingToDo) };
     integration.check_extends(head.as_ref())?;
@@ -916,8 +947,20 @@ impl LogStorage for LogStore<'_> {
                 // (verifications) are not held up for the sync. Nothing is
                 // published before this function returns, so a checkpoint is
                 // never served before its batch is durable.
-                let outcome =
-                    s.with_write_connection_before_sync(|c| sqlite_integrate(c, lease, max_entries, build))?;
+                let snapshot = s.with_connection(|c| sqlite_pending_snapshot(c, max_entries))?;
+                let pending = snapshot.1.len();
+                let locked = std::time::Instant::now();
+                let outcome = s.with_write_connection_before_sync(|c| {
+                    let waited = locked.elapsed();
+                    let outcome = sqlite_integrate(c, lease, max_entries, snapshot, build);
+                    tracing::debug!(
+                        pending,
+                        waited_micros = waited.as_micros() as u64,
+                        held_micros = (locked.elapsed() - waited).as_micros() as u64,
+                        "log integration"
+                    );
+                    outcome
+                })?;
                 s.sync_write_ahead_log()?;
                 Ok(outcome)
             }
@@ -1090,6 +1133,46 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    #[test]
+    fn an_integration_reads_its_batch_again_when_another_came_in_after_its_snapshot() {
+        use certeza_log::note::NoteSigner;
+        use certeza_log::sequencer::{LEASE_NAME, Sequencer, SequencerConfig, StepOutcome};
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(&format!("sqlite://{}", directory.path().join("certeza.db").display())).unwrap();
+        let Store::Sqlite(sqlite) = &store else { panic!("a SQLite store was opened") };
+        let log = store.log();
+        let tiles = FsTileStore::new(directory.path().join("log"));
+        let signer = NoteSigner::from_seed("certeza.test/log", [9; 32]).unwrap();
+        let mut sequencer = Sequencer::new(log, &tiles, signer, SequencerConfig::new("certeza.test/log", "a")).unwrap();
+        assert_eq!(sequencer.step(1_000).unwrap(), StepOutcome::Integrated { old_size: 0, new_size: 0 });
+        let enqueue = |i: u8| log.enqueue(&[i; 40], 1_500, 60_000).unwrap().pending_id;
+        let first: Vec<u64> = (1..=3).map(enqueue).collect();
+        let stale = sqlite.with_connection(|c| sqlite_pending_snapshot(c, 100)).unwrap();
+        assert_eq!(stale.1.iter().map(|entry| entry.id).collect::<Vec<_>>(), first);
+        // Another integration takes those three between the snapshot and the lock.
+        assert_eq!(sequencer.step(2_000).unwrap(), StepOutcome::Integrated { old_size: 0, new_size: 3 });
+        let second: Vec<u64> = (4..=5).map(enqueue).collect();
+        let claim = LeaseClaim { name: LEASE_NAME, holder: "a", now_unix_millis: 2_500 };
+        let batch_seen = |snapshot| {
+            let mut seen = None;
+            let outcome = sqlite
+                .with_write_connection(|c| {
+                    sqlite_integrate(c, &claim, 100, snapshot, |head, pending| {
+                        seen = Some((head.map(|head| head.size), pending.iter().map(|entry| entry.id).collect()));
+                        Ok(None)
+                    })
+                })
+                .unwrap();
+            assert_eq!(outcome, IntegrateOutcome::NothingToDo);
+            seen.unwrap()
+        };
+        assert_eq!(batch_seen(stale), (Some(3), second.clone()));
+        // A snapshot still current is the batch; entries queued after it wait.
+        let current = sqlite.with_connection(|c| sqlite_pending_snapshot(c, 100)).unwrap();
+        enqueue(6);
+        assert_eq!(batch_seen(current), (Some(3), second));
+    }
 
     #[test]
     fn tile_store_puts_many_files_at_once_and_leaves_no_temporaries() {
