@@ -61,6 +61,7 @@ pub(crate) fn run_demo(data: &Path, flags: &FlagOverrides, people: u64) -> anyho
                 "api_key": api_key,
                 "purpose": "apertura-de-cuenta",
                 "curl": samples.first().map(|person| curl_command(&base_url, &api_key, person)),
+                "receipt_check": samples.first().map(|person| receipt_check_command(&base_url, &api_key, person)),
             },
             "log": {
                 "origin": origin,
@@ -102,6 +103,8 @@ pub(crate) fn run_demo(data: &Path, flags: &FlagOverrides, people: u64) -> anyho
         if let Some(first) = samples.first() {
             println!("Verify a sample person (change one OCR digit to see a mismatch):");
             println!("  {}", curl_command(&base_url, &api_key, first));
+            println!("Check the answer's receipt offline, as the bank would:");
+            println!("  {}", receipt_check_command(&base_url, &api_key, first));
         }
         println!("Transparency log: {base_url}/log/checkpoint (verifier key {vkey})");
         println!("Audit it: certeza log audit {base_url}/log --vkey '{vkey}'");
@@ -147,6 +150,16 @@ fn demo_relying_party(context: &OpenedDataDirectory, data: &Path) -> anyhow::Res
         .with_context(|| format!("writing {}", key_path.display()))?;
     file.write_all(key.as_bytes())?;
     Ok(key)
+}
+
+/// Shell commands that verify `person`, fetch the receipt key and check the
+/// answer's receipt offline with `certeza rp verify-receipt`.
+fn receipt_check_command(base_url: &str, api_key: &str, person: &Person) -> String {
+    format!(
+        "{} > answer.json && curl -s {base_url}/v1/verifications/key > receipt-key.jwk && \
+         certeza rp verify-receipt answer.json --key receipt-key.jwk",
+        curl_command(base_url, api_key, person)
+    )
 }
 
 /// A ready-to-run curl command verifying `person` (a fresh request id each run).

@@ -344,6 +344,14 @@ fn demo_serves_its_landing_page_and_writes_demo_json() {
         stdout.contains("receipt valid") && stdout.contains(parsed["verification_id"].as_str().unwrap()),
         "{stdout}"
     );
+    // The demo's own receipt-check command works as printed (certeza on the PATH).
+    let check = description["relying_party"]["receipt_check"].as_str().unwrap();
+    let binary_directory = Path::new(env!("CARGO_BIN_EXE_certeza")).parent().unwrap().to_owned();
+    let path = format!("{}:{}", binary_directory.display(), std::env::var("PATH").unwrap_or_default());
+    let checked =
+        Command::new("sh").args(["-c", check]).current_dir(directory.path()).env("PATH", path).output().unwrap();
+    assert!(checked.status.success(), "{}", text(&checked.stderr));
+    assert!(text(&checked.stdout).contains("receipt valid"), "{}", text(&checked.stdout));
     // The same receipt placed elsewhere in its batch does not verify.
     let mut moved = parsed.clone();
     moved["receipt"]["batch"]["size"] = (moved["receipt"]["batch"]["size"].as_u64().unwrap() + 1).into();
