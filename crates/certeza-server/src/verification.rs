@@ -13,7 +13,11 @@
 //! its statement, its place in that tree with the inclusion path, and the
 //! signature ([`verify_receipt`] checks one). An Ed25519 signature was a
 //! seventh of the server's CPU time per verification when every answer was
-//! signed on its own (BENCHMARKS.md, seventh session).
+//! signed on its own (BENCHMARKS.md, seventh session). A path holds hashes
+//! of other answers' statements, possibly other relying parties'; each
+//! statement names a verification id with 80 random bits, so a hash reveals
+//! nothing of it, and a receipt tells only how many answers were committed
+//! with its own.
 
 use certeza_crypto::to_hex as hex;
 use std::collections::{HashMap, VecDeque};
