@@ -70,6 +70,8 @@ pub struct VerificationContext {
     /// other.
     relying_party_loading: Mutex<HashMap<[u8; 32], Arc<tokio::sync::Mutex<()>>>>,
     writer: std::sync::OnceLock<std::sync::mpsc::Sender<WriteRequest>>,
+    /// The registry lookups of a network database, answered in batches.
+    lookups: std::sync::OnceLock<std::sync::mpsc::Sender<LookupRequest>>,
     /// The receipt key's id (see [`VerificationContext::receipt_key_id`]).
     receipt_key_id: String,
     /// The base64url JWS protected header of receipts signed on their own
@@ -101,6 +103,68 @@ struct ReceiptSigner {
     key: SigningKey,
     key_id: String,
     batch_header: String,
+}
+
+/// A registry lookup waiting for a lookup thread.
+struct LookupRequest {
+    lookup: PersonLookup,
+    index: [u8; 16],
+    reply: tokio::sync::oneshot::Sender<Result<Option<SealedPerson>, String>>,
+}
+
+/// Most lookups asked of the database at once.
+const LOOKUP_BATCH_MAX: usize = 256;
+
+/// Threads asking the database for lookups: while one waits for an answer,
+/// the next batch gathers behind another.
+const LOOKUP_THREADS: usize = 2;
+
+/// Lookup threads for a network database (PostgreSQL): each takes every
+/// lookup waiting, asks for them in one round trip per kind of lookup
+/// ([`certeza_store::RegistryStore::find_people`]) and answers each. One
+/// query per verification made the database's processes spend most of their
+/// time being woken and answering small queries (BENCHMARKS.md).
+fn spawn_lookup_threads(store: Arc<certeza_store::Store>) -> std::sync::mpsc::Sender<LookupRequest> {
+    let (sender, receiver) = std::sync::mpsc::channel::<LookupRequest>();
+    let receiver = Arc::new(Mutex::new(receiver));
+    for _ in 0..LOOKUP_THREADS {
+        let (receiver, store) = (receiver.clone(), store.clone());
+        let spawned = std::thread::Builder::new().name("registry-lookup".to_owned()).spawn(move || {
+            loop {
+                let batch = {
+                    let receiver = receiver.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                    let Ok(first) = receiver.recv() else { return };
+                    let mut batch = vec![first];
+                    while batch.len() < LOOKUP_BATCH_MAX {
+                        match receiver.try_recv() {
+                            Ok(next) => batch.push(next),
+                            Err(_) => break,
+                        }
+                    }
+                    batch
+                };
+                let lookups: Vec<(PersonLookup, [u8; 16])> =
+                    batch.iter().map(|request| (request.lookup, request.index)).collect();
+                match store.registry().find_people(&lookups) {
+                    Ok(found) if found.len() == batch.len() => {
+                        for (request, person) in batch.into_iter().zip(found) {
+                            let _ = request.reply.send(Ok(person));
+                        }
+                    }
+                    Ok(_) => batch.into_iter().for_each(|request| {
+                        let _ = request.reply.send(Err("a lookup batch lost an answer".to_owned()));
+                    }),
+                    Err(error) => batch.into_iter().for_each(|request| {
+                        let _ = request.reply.send(Err(error.to_string()));
+                    }),
+                }
+            }
+        });
+        if let Err(error) = spawned {
+            tracing::error!(%error, "a registry lookup thread could not start");
+        }
+    }
+    sender
 }
 
 /// A verification waiting for the group-commit writer.
@@ -337,6 +401,7 @@ impl VerificationContext {
             relying_parties: Mutex::new(HashMap::new()),
             relying_party_loading: Mutex::new(HashMap::new()),
             writer: std::sync::OnceLock::new(),
+            lookups: std::sync::OnceLock::new(),
             receipt_key_id: key_id,
             receipt_header,
             batch_receipt_header,
@@ -1092,14 +1157,18 @@ pub(crate) async fn create(
         .ok_or_else(|| bad("no lookup field"))?;
     // An embedded SQLite lookup is a few microseconds of CPU on a cached page:
     // it runs inline rather than paying a thread hand-off; a network database
-    // is asked from the blocking pool.
+    // is asked by the lookup threads, many lookups per round trip.
     let person = if matches!(state.store.as_ref(), certeza_store::Store::Sqlite(_)) {
         state.store.registry().find_person(lookup, &lookup_index).map_err(AppError::internal)?
     } else {
-        let store = state.store.clone();
-        tokio::task::spawn_blocking(move || store.registry().find_person(lookup, &lookup_index))
+        let lookups = context.lookups.get_or_init(|| spawn_lookup_threads(state.store.clone()));
+        let (reply, replied) = tokio::sync::oneshot::channel();
+        lookups
+            .send(LookupRequest { lookup, index: lookup_index, reply })
+            .map_err(|_| AppError::internal("the registry lookup threads stopped"))?;
+        replied
             .await
-            .map_err(AppError::internal)?
+            .map_err(|_| AppError::internal("a registry lookup thread dropped a request"))?
             .map_err(AppError::internal)?
     };
 

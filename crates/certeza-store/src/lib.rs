@@ -148,6 +148,13 @@ pub trait RegistryStore: Send + Sync {
     /// Finds one person by a blind index.
     fn find_person(&self, lookup: PersonLookup, index: &BlindIndex) -> Result<Option<SealedPerson>, StoreError>;
 
+    /// Finds several people at once: for each lookup, in order, what
+    /// [`RegistryStore::find_person`] would find. A network database answers
+    /// them in one round trip per kind of lookup.
+    fn find_people(&self, lookups: &[(PersonLookup, BlindIndex)]) -> Result<Vec<Option<SealedPerson>>, StoreError> {
+        lookups.iter().map(|(lookup, index)| self.find_person(*lookup, index)).collect()
+    }
+
     /// Sets the credential status of a person; returns false when no such person exists.
     fn set_status(&self, id: &PersonId, status: &str, now_unix_millis: u64) -> Result<bool, StoreError>;
 

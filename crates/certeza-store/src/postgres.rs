@@ -272,6 +272,41 @@ impl RegistryStore for PostgresStore {
         })
     }
 
+    fn find_people(&self, lookups: &[(PersonLookup, BlindIndex)]) -> Result<Vec<Option<SealedPerson>>, StoreError> {
+        let mut found = vec![None; lookups.len()];
+        for (kind, column) in [
+            (PersonLookup::Curp, "id"),
+            (PersonLookup::Cic, "cic_idx"),
+            (PersonLookup::Ocr, "ocr_idx"),
+            (PersonLookup::ClaveElector, "clave_idx"),
+        ] {
+            let keys: Vec<&[u8]> =
+                lookups.iter().filter(|(lookup, _)| *lookup == kind).map(|(_, index)| &index[..]).collect();
+            if keys.is_empty() {
+                continue;
+            }
+            let sql = format!("SELECT {PERSON_COLUMNS} FROM person WHERE {column} = ANY($1)");
+            let rows = self.with_prepared(&sql, |client, statement| Ok(client.query(statement, &[&keys])?))?;
+            let mut by_key: std::collections::HashMap<BlindIndex, SealedPerson> = std::collections::HashMap::new();
+            for row in &rows {
+                let person = person_from_row(row)?;
+                let key = match kind {
+                    PersonLookup::Curp => person.id,
+                    PersonLookup::Cic => person.indexes.cic,
+                    PersonLookup::Ocr => person.indexes.ocr,
+                    PersonLookup::ClaveElector => person.indexes.clave_elector,
+                };
+                by_key.entry(key).or_insert(person);
+            }
+            for ((lookup, index), slot) in lookups.iter().zip(found.iter_mut()) {
+                if *lookup == kind {
+                    *slot = by_key.get(index).cloned();
+                }
+            }
+        }
+        Ok(found)
+    }
+
     fn set_status(&self, id: &PersonId, status: &str, now_unix_millis: u64) -> Result<bool, StoreError> {
         self.with_client(|client| {
             let changed = client.execute(

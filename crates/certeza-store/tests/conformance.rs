@@ -117,6 +117,27 @@ fn registry_story(open: &dyn Fn() -> Store, sealer: &PersonSealer) {
     }
     assert!(registry.find_person(PersonLookup::Cic, &[0u8; 16]).unwrap().is_none());
 
+    // Many lookups at once find, in order, what each would find on its own:
+    // every kind mixed, unknown indexes, and the same index twice.
+    let mut lookups = Vec::new();
+    for person in people.iter().take(12) {
+        lookups.push((PersonLookup::Cic, sealer.index_of(index_field::CIC, person.cic.as_str())));
+        lookups.push((PersonLookup::Curp, sealer.person_id(&person.curp)));
+        lookups.push((PersonLookup::Ocr, sealer.index_of(index_field::OCR, person.ocr.as_str())));
+        lookups.push((
+            PersonLookup::ClaveElector,
+            sealer.index_of(index_field::CLAVE_ELECTOR, person.clave_elector.as_str()),
+        ));
+        lookups.push((PersonLookup::Ocr, [9u8; 16]));
+    }
+    lookups.push(lookups[0]);
+    lookups.push((PersonLookup::Curp, [0u8; 16]));
+    let one_by_one: Vec<_> =
+        lookups.iter().map(|(lookup, index)| registry.find_person(*lookup, index).unwrap()).collect();
+    assert_eq!(registry.find_people(&lookups).unwrap(), one_by_one);
+    assert_eq!(one_by_one.iter().filter(|found| found.is_some()).count(), 12 * 4 + 1);
+    assert!(registry.find_people(&[]).unwrap().is_empty());
+
     // Status changes are kept and an unknown person is reported as such.
     let id = sealer.person_id(&people[7].curp);
     assert!(registry.set_status(&id, CredentialStatus::ReportedStolen.as_str(), 4_000).unwrap());

@@ -44,10 +44,16 @@ pub(crate) fn policy(field_booleans: bool, rate: u32, threshold: f64, minimum: u
 
 pub(crate) fn fixture() -> Fixture {
     let directory = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", directory.path().join("db").display());
+    fixture_on(directory, &url)
+}
+
+/// The fixture with its registry in the database at `url`.
+fn fixture_on(directory: tempfile::TempDir, url: &str) -> Fixture {
     let keys = KeyDirectory::new(directory.path().join("keys"));
     keys.ensure_all(1).unwrap();
     let sealer = PersonSealer::new(&keys.load().unwrap()).unwrap();
-    let store = Arc::new(Store::open(&format!("sqlite://{}", directory.path().join("db").display())).unwrap());
+    let store = Arc::new(Store::open(url).unwrap());
     let mut people: Vec<Person> = PopulationGenerator::new(5).take(40).collect();
     for person in &mut people {
         person.status = CredentialStatus::Vigente;
@@ -211,6 +217,53 @@ async fn answers_given_together_each_carry_a_receipt_of_their_batch_that_verifie
     }
     // The sizes depend on timing; every receipt verified whatever they were.
     println!("batch sizes: {batch_sizes:?}");
+}
+
+/// On PostgreSQL (when `CERTEZA_TEST_POSTGRES_URL` is set) registry lookups
+/// go through the lookup threads, many per query: answers given together are
+/// each about their own person.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn on_postgres_lookups_asked_together_each_find_their_own_person() {
+    let Ok(admin_url) = std::env::var("CERTEZA_TEST_POSTGRES_URL") else {
+        eprintln!("PostgreSQL skipped: CERTEZA_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let database = format!("certeza_http_{}", std::process::id());
+    let admin = |statement: String| {
+        let admin_url = admin_url.clone();
+        std::thread::spawn(move || {
+            postgres::Client::connect(&admin_url, postgres::NoTls).unwrap().batch_execute(&statement).unwrap()
+        })
+        .join()
+        .unwrap()
+    };
+    admin(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"));
+    admin(format!("CREATE DATABASE {database}"));
+    let url = format!("{}/{database}", admin_url.rsplit_once('/').unwrap().0);
+    let fixture = tokio::task::spawn_blocking(move || fixture_on(tempfile::tempdir().unwrap(), &url)).await.unwrap();
+    let requests = (0..40).map(|index| {
+        let app = fixture.app.clone();
+        let person = &fixture.people[index % fixture.people.len()];
+        // Every fifth asks by a CIC nobody has.
+        let fields = if index % 5 == 4 { serde_json::json!({ "cic": "000000000" }) } else { fields_of(person) };
+        let request = body(&format!("pg-{index}"), fields);
+        tokio::spawn(async move { post(&app, Some("key-uno"), request).await })
+    });
+    for (index, request) in requests.collect::<Vec<_>>().into_iter().enumerate() {
+        let (status, _, text) = request.await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{text}");
+        let answer = json(&text);
+        let expected = match index % fixture.people.len() {
+            _ if index % 5 == 4 => ("invalid", Some("not_found")),
+            1 => ("invalid", Some("reported_stolen")),
+            _ => ("valid", None),
+        };
+        assert_eq!((answer["outcome"].as_str().unwrap(), answer["reason"].as_str()), expected, "{index}: {text}");
+        verify_receipt(&answer["receipt"], &fixture.receipt_key.verifying_key()).unwrap();
+    }
+    // The blocking PostgreSQL client may not be dropped on the runtime's threads.
+    tokio::task::spawn_blocking(move || drop(fixture)).await.unwrap();
+    admin(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"));
 }
 
 #[tokio::test]
