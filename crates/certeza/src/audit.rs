@@ -12,6 +12,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use crate::output::out;
 use anyhow::{Context, bail};
 use certeza_log::Error as LogError;
 use certeza_log::checkpoint::Checkpoint;
@@ -160,7 +161,7 @@ pub(crate) fn audit(url: &str, vkey: &str, state_path: &Path) -> anyhow::Result<
     };
     let state_text = checkpoint.to_note_text()?;
     std::fs::write(state_path, state_text).with_context(|| format!("writing {}", state_path.display()))?;
-    println!(
+    out!(
         "log {}: checkpoint of size {size} verified; {bundles} entry bundles and every tile authenticated; root recomputed; {consistency}",
         checkpoint.origin
     );
@@ -178,14 +179,19 @@ pub(crate) fn verify_receipt_file(file: &Path, vkey: &str, entry_file: Option<&P
     };
     let verified = verify_receipt(&receipt, verifier.name(), &hash_leaf(&entry), &[&verifier as &dyn Verifier], &[])
         .context("the receipt does not verify")?;
-    println!(
+    out!(
         "receipt valid: entry {} is in log {} (checkpoint of size {})",
-        receipt.index, verified.checkpoint.origin, verified.checkpoint.size
+        receipt.index,
+        verified.checkpoint.origin,
+        verified.checkpoint.size
     );
     if let Ok(decoded) = certeza_log::entry::LogEntry::decode(&entry) {
-        println!(
+        out!(
             "entry: kind {} by {} for {} at {} ms",
-            decoded.kind, decoded.actor, decoded.purpose, decoded.time_unix_millis
+            decoded.kind,
+            decoded.actor,
+            decoded.purpose,
+            decoded.time_unix_millis
         );
     }
     Ok(ExitCode::SUCCESS)

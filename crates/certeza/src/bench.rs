@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::output::out;
 use anyhow::{Context, bail};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -331,7 +332,7 @@ pub(crate) fn run(options: HttpBench) -> anyhow::Result<()> {
     };
     let mut sorted = latencies;
     sorted.sort();
-    println!(
+    out!(
         "{} {}: {} requests in {:.1} s = {:.0} requests/s; latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; non-2xx: {}",
         options.target,
         if options.rate > 0 { format!("at a constant {}/s", options.rate) } else { "closed loop".to_owned() },
@@ -344,8 +345,8 @@ pub(crate) fn run(options: HttpBench) -> anyhow::Result<()> {
         shared.errors.load(Ordering::Relaxed),
     );
     if let Some((server, ours)) = cpu_spent {
-        println!("server CPU: {}", server.describe(sorted.len(), elapsed));
-        println!("load generator CPU: {}", ours.describe(sorted.len(), elapsed));
+        out!("server CPU: {}", server.describe(sorted.len(), elapsed));
+        out!("load generator CPU: {}", ours.describe(sorted.len(), elapsed));
     }
     Ok(())
 }

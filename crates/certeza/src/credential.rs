@@ -15,6 +15,7 @@ use clap::{Subcommand, ValueEnum};
 
 use crate::OpenedDataDirectory;
 use crate::config::{CONFIG_FILE_NAME, Config, FlagOverrides};
+use crate::output::out;
 
 /// The module size of rendered PNG codes, in pixels.
 const PNG_SCALE: usize = 8;
@@ -109,7 +110,7 @@ pub(crate) fn run(data: &Path, command: CredentialCommand) -> anyhow::Result<Exi
                 eprintln!("wrote {}", out.display());
             }
             eprintln!("issued kid {} cti {} status index {}", issued.kid, issued.cti, issued.status_index);
-            println!("{}", issued.code);
+            out!("{}", issued.code);
             Ok(ExitCode::SUCCESS)
         }
         CredentialCommand::Verify { input, trust, status, at, json } => {
@@ -128,7 +129,7 @@ pub(crate) fn run(data: &Path, command: CredentialCommand) -> anyhow::Result<Exi
                 "credential-revocation",
                 format!("{cti}:{index}").as_bytes(),
             )?;
-            println!("revoked: status index {index} is set; the signed status list is updated");
+            out!("revoked: status index {index} is set; the signed status list is updated");
             Ok(ExitCode::SUCCESS)
         }
         CredentialCommand::RotateKey => {
@@ -140,7 +141,7 @@ pub(crate) fn run(data: &Path, command: CredentialCommand) -> anyhow::Result<Exi
                 "credential-key-management",
                 kid.as_bytes(),
             )?;
-            println!("new issuer key {kid} is current; the trust list keeps the old keys for what they signed");
+            out!("new issuer key {kid} is current; the trust list keeps the old keys for what they signed");
             Ok(ExitCode::SUCCESS)
         }
         CredentialCommand::Bench { seconds, photos } => {
@@ -259,7 +260,7 @@ fn verify(
         Ok(code) => certeza_credential::verify(&code, &trust, status.as_ref(), at),
         Err(reason) => {
             if json {
-                println!("{}", serde_json::json!({"valid": false, "reason": "malformed", "detail": reason}));
+                out!("{}", serde_json::json!({"valid": false, "reason": "malformed", "detail": reason}));
             } else {
                 eprintln!("invalid: {reason}");
             }
@@ -272,16 +273,16 @@ fn verify(
 
 fn print_verdict(verdict: &Verdict, json: bool) {
     if json {
-        println!("{}", serde_json::to_string_pretty(&verdict.to_json()).unwrap_or_default());
+        out!("{}", serde_json::to_string_pretty(&verdict.to_json()).unwrap_or_default());
         return;
     }
     let issuer = verdict.issuer.as_deref().unwrap_or("an unnamed issuer");
     match verdict.reason {
         None => {
             let kind = verdict.doc_type.as_deref().or(verdict.format.map(|f| f.as_str())).unwrap_or("credential");
-            println!("valid: {kind} issued by {issuer} (kid {})", verdict.kid.as_deref().unwrap_or("-"));
+            out!("valid: {kind} issued by {issuer} (kid {})", verdict.kid.as_deref().unwrap_or("-"));
             if let (Some(iat), Some(exp)) = (verdict.issued_at, verdict.expires_at) {
-                println!("issued at {iat}, expires at {exp} (unix seconds)");
+                out!("issued at {iat}, expires at {exp} (unix seconds)");
             }
         }
         Some(reason) => eprintln!("invalid: {reason} ({})", verdict.detail),
@@ -293,15 +294,17 @@ fn bench(seconds: f64, photos: usize) -> anyhow::Result<()> {
         bail!("--seconds must be positive");
     }
     let report = certeza_credential::benchmark(Duration::from_secs_f64(seconds), photos)?;
-    println!("credential verify (full CZ1 pipeline): {:.0}/s", report.verify_per_s);
-    println!("raw Ed25519 signature verify:          {:.0}/s", report.raw_ed25519_verify_per_s);
-    println!("verify / raw signature verify:         {:.0}% (target ≥ 80%)", report.verify_ratio * 100.0);
-    println!("issuance:                              {:.0}/s", report.issue_per_s);
-    println!(
+    out!("credential verify (full CZ1 pipeline): {:.0}/s", report.verify_per_s);
+    out!("raw Ed25519 signature verify:          {:.0}/s", report.raw_ed25519_verify_per_s);
+    out!("verify / raw signature verify:         {:.0}% (target ≥ 80%)", report.verify_ratio * 100.0);
+    out!("issuance:                              {:.0}/s", report.issue_per_s);
+    out!(
         "photo decode (1.2 MP camera-like):     median {:.2} ms, {}/{} decoded (target ≤ 5 ms)",
-        report.photo_decode_median_ms, report.photos_decoded, report.photos
+        report.photo_decode_median_ms,
+        report.photos_decoded,
+        report.photos
     );
-    println!("code length: {} characters", report.code_len);
+    out!("code length: {} characters", report.code_len);
     Ok(())
 }
 

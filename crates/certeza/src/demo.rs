@@ -7,6 +7,7 @@ use certeza_core::{CredentialStatus, Person, PopulationGenerator};
 use serde_json::json;
 
 use crate::config::{CONFIG_FILE_NAME, FlagOverrides};
+use crate::output::out;
 use crate::{OpenedDataDirectory, import_and_log, init, serve_until_signal, set_status_and_log};
 
 /// The seed of the demo population, so every demo has the same people.
@@ -25,7 +26,7 @@ pub(crate) fn run_demo(data: &Path, flags: &FlagOverrides, people: u64) -> anyho
         let csv_path = data.join("demo-population.csv");
         crate::generate_population(people, DEMO_SEED, &csv_path)?;
         let summary = import_and_log(&context, &csv_path, &data.join("demo-population.rejects.csv"))?;
-        println!(
+        out!(
             "imported {} synthetic people in {:.2} s ({:.0} persons/s)",
             summary.written,
             summary.elapsed.as_secs_f64(),
@@ -37,7 +38,7 @@ pub(crate) fn run_demo(data: &Path, flags: &FlagOverrides, people: u64) -> anyho
             set_status_and_log(&context, &person.curp, person.status)?;
         }
     } else {
-        println!("reusing the demo in {} ({existing} people)", data.display());
+        out!("reusing the demo in {} ({existing} people)", data.display());
     }
     let samples = sample_people(people);
     let api_key = demo_relying_party(&context, data)?;
@@ -82,10 +83,10 @@ pub(crate) fn run_demo(data: &Path, flags: &FlagOverrides, people: u64) -> anyho
         let path = data.join(DEMO_JSON);
         std::fs::write(&path, serde_json::to_string_pretty(&description)? + "\n")
             .with_context(|| format!("writing {}", path.display()))?;
-        println!("\nCerteza demo — open {base_url}/ in a browser.");
-        println!("Sample synthetic people (all fictitious):");
+        out!("\nCerteza demo — open {base_url}/ in a browser.");
+        out!("Sample synthetic people (all fictitious):");
         for person in &samples {
-            println!(
+            out!(
                 "  {} {} {} — CURP {} CIC {} OCR {} — {}",
                 person.given_names,
                 person.first_surname,
@@ -97,23 +98,23 @@ pub(crate) fn run_demo(data: &Path, flags: &FlagOverrides, people: u64) -> anyho
             );
         }
         if let Some(first) = samples.first() {
-            println!("Try: certeza --data {} registry show {}", data.display(), first.curp.as_str());
+            out!("Try: certeza --data {} registry show {}", data.display(), first.curp.as_str());
         }
-        println!("Demo relying party {DEMO_RELYING_PARTY:?}, API key {api_key}");
+        out!("Demo relying party {DEMO_RELYING_PARTY:?}, API key {api_key}");
         if let Some(first) = samples.first() {
-            println!("Verify a sample person (change one OCR digit to see a mismatch):");
-            println!("  {}", curl_command(&base_url, &api_key, first));
-            println!("Check the answer's receipt offline, as the bank would:");
-            println!("  {}", receipt_check_command(&base_url, &api_key, first));
+            out!("Verify a sample person (change one OCR digit to see a mismatch):");
+            out!("  {}", curl_command(&base_url, &api_key, first));
+            out!("Check the answer's receipt offline, as the bank would:");
+            out!("  {}", receipt_check_command(&base_url, &api_key, first));
         }
-        println!("Transparency log: {base_url}/log/checkpoint (verifier key {vkey})");
-        println!("Audit it: certeza log audit {base_url}/log --vkey '{vkey}'");
+        out!("Transparency log: {base_url}/log/checkpoint (verifier key {vkey})");
+        out!("Audit it: certeza log audit {base_url}/log --vkey '{vkey}'");
         if let Some((_, png)) = &credential {
-            println!("A signed QR credential of the first sample person: {}", png.display());
-            println!("  verify it: certeza --data {} credential verify {}", data.display(), png.display());
-            println!("  or upload it (or a photo of it) at {base_url}/verificar");
+            out!("A signed QR credential of the first sample person: {}", png.display());
+            out!("  verify it: certeza --data {} credential verify {}", data.display(), png.display());
+            out!("  or upload it (or a photo of it) at {base_url}/verificar");
         }
-        println!("The same is in {}.\n", path.display());
+        out!("The same is in {}.\n", path.display());
         Ok(())
     })
 }

@@ -21,6 +21,7 @@ use certeza_log::note::NoteSigner;
 
 use crate::OpenedDataDirectory;
 use crate::config::LogConfig;
+use crate::output::out;
 
 /// The sequencer thread (and the witness client's, when witnesses are
 /// configured); stopping it releases the lease.
@@ -322,7 +323,7 @@ fn engine_run(backend: &str, store: &Store, entries: u64, batch: usize, tiles: &
     let published = started.elapsed();
     publisher.release()?;
     let rate = |d: Duration| entries as f64 / d.as_secs_f64().max(1e-9);
-    println!(
+    out!(
         "{backend}: {entries} entries; queue {:.0} entries/s ({:.2} s); integrate {:.0} entries/s ({:.2} s, {batches} batches of up to {batch}, one transaction and one signed checkpoint each); publish tiles and bundles {:.0} entries/s ({:.2} s)",
         rate(queued),
         queued.as_secs_f64(),
@@ -397,7 +398,7 @@ pub(crate) fn bench_http(url: &str, token: &str, clients: usize, seconds: u64) -
             .get(((latencies.len() as f64 * p).ceil() as usize).saturating_sub(1))
             .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
     };
-    println!(
+    out!(
         "{} acknowledged entries in {:.1} s: {:.0} entries/s with {clients} clients; ack latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; {failures} failed",
         latencies.len(),
         elapsed.as_secs_f64(),

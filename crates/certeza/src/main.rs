@@ -8,6 +8,7 @@ mod credential;
 mod demo;
 mod import;
 mod logging;
+mod output;
 mod rp;
 mod witness;
 
@@ -23,6 +24,7 @@ use certeza_store::registry::PersonSealer;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::{CONFIG_FILE_NAME, Config, FlagOverrides};
+use crate::output::out;
 
 /// mimalloc instead of the system allocator: the server allocates and frees
 /// small buffers per request on every worker thread at once, where glibc's
@@ -313,8 +315,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             match command {
                 RpCommand::Add(options) => {
                     let api_key = rp::add(&open()?.store, &options)?;
-                    println!("registered {}; its API key (shown only now, keep it secret):", options.name.trim());
-                    println!("{api_key}");
+                    out!("registered {}; its API key (shown only now, keep it secret):", options.name.trim());
+                    out!("{api_key}");
                     Ok(ExitCode::SUCCESS)
                 }
                 RpCommand::List => rp::list(&open()?.store),
@@ -324,7 +326,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Log(LogCommand::Vkey) => {
             let context = OpenedDataDirectory::open(&cli.data, &FlagOverrides::default())?;
-            println!("{}", context.log_signer()?.verifier_key_string());
+            out!("{}", context.log_signer()?.verifier_key_string());
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -374,20 +376,20 @@ pub(crate) fn init(data: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
     let config_path = data.join(CONFIG_FILE_NAME);
     if config_path.exists() {
-        println!("{} already exists; keeping it", config_path.display());
+        out!("{} already exists; keeping it", config_path.display());
     } else {
         std::fs::write(&config_path, config::initial_config_file())
             .with_context(|| format!("writing {}", config_path.display()))?;
-        println!("wrote {}", config_path.display());
+        out!("wrote {}", config_path.display());
     }
     let keys = KeyDirectory::new(data.join("keys"));
     let now_seconds = SystemClock.now_unix_millis() / 1000;
     for kind in keys.ensure_all(now_seconds)? {
-        println!("created the {} key in {}", kind.name(), keys.path().display());
+        out!("created the {} key in {}", kind.name(), keys.path().display());
     }
     let config = Config::load(data, std::env::vars(), &FlagOverrides::default())?;
     let store = Store::open(&config.database.url)?;
-    println!(
+    out!(
         "database ready ({}, {}): {} people",
         store.backend_name(),
         certeza_store::redact_url(&config.database.url),
@@ -446,10 +448,7 @@ pub(crate) fn serve_until_signal(
     } else {
         let (service, vkey) =
             witness::witness_service(&context.data, &context.config.witness.name, &context.config.witness.follows)?;
-        println!(
-            "witnessing {} log(s) at /log/add-checkpoint; witness vkey: {vkey}",
-            context.config.witness.follows.len()
-        );
+        out!("witnessing {} log(s) at /log/add-checkpoint; witness vkey: {vkey}", context.config.witness.follows.len());
         Some(certeza_server::witness_routes::witness_routes_under("/log", service))
     };
     let log_config = context.config.log.clone();
@@ -491,7 +490,7 @@ pub(crate) fn serve_until_signal(
         on_bound(address)?;
         tracing::info!(%address, "serving");
         let scheme = if tls.is_some() { "https" } else { "http" };
-        println!("Certeza is serving at {scheme}://{address}/ (Ctrl-C to stop)");
+        out!("Certeza is serving at {scheme}://{address}/ (Ctrl-C to stop)");
         let state = certeza_server::AppState {
             store,
             demo,
@@ -545,7 +544,7 @@ fn validate(kind: IdentifierKind, value: &str) -> ExitCode {
     };
     match result {
         Ok(message) => {
-            println!("{message}");
+            out!("{message}");
             ExitCode::SUCCESS
         }
         Err(reason) => {
@@ -607,7 +606,7 @@ fn registry_command(data: &Path, command: RegistryCommand) -> anyhow::Result<Exi
             };
             let person = context.sealer.open(&sealed)?;
             for (column, value) in PERSON_CSV_HEADER.iter().zip(person.to_csv_fields()) {
-                println!("{column:>15}: {value}");
+                out!("{column:>15}: {value}");
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -617,11 +616,11 @@ fn registry_command(data: &Path, command: RegistryCommand) -> anyhow::Result<Exi
                 || "unknown status; use vigente, reported_lost, reported_stolen, expired, replaced or cancelled",
             )?;
             set_status_and_log(&context, &curp, status)?;
-            println!("status set to {}", status.as_str());
+            out!("status set to {}", status.as_str());
             Ok(ExitCode::SUCCESS)
         }
         RegistryCommand::Count => {
-            println!("{}", registry.count_people()?);
+            out!("{}", registry.count_people()?);
             Ok(ExitCode::SUCCESS)
         }
     }

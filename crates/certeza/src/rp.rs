@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use crate::output::out;
 use anyhow::{Context, bail};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -94,7 +95,7 @@ pub(crate) fn add(store: &Store, options: &AddRelyingParty) -> anyhow::Result<St
 pub(crate) fn list(store: &Store) -> anyhow::Result<ExitCode> {
     for party in store.relying_parties()? {
         let policy: Policy = serde_json::from_str(&party.policy).context("a stored policy is malformed")?;
-        println!(
+        out!(
             "{}\t{}\tpurposes={}\tfields={}\tfield_booleans={}\trate={}/s\tquota={}/day\tclient_certificate={}",
             party.name,
             if party.revoked_at_ms.is_some() { "revoked" } else { "active" },
@@ -113,7 +114,7 @@ pub(crate) fn revoke(store: &Store, name: &str) -> anyhow::Result<ExitCode> {
     if !store.revoke_relying_party(name, SystemClock.now_unix_millis())? {
         bail!("no active relying party is named {name:?}");
     }
-    println!("revoked {name}; its key stops working within 30 seconds on running servers");
+    out!("revoked {name}; its key stops working within 30 seconds on running servers");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -144,7 +145,7 @@ pub(crate) fn verify_receipt_file(answer: &Path, key: &Path) -> anyhow::Result<E
     {
         bail!("the receipt is valid but states another verification ({})", statement["verification_id"]);
     }
-    println!(
+    out!(
         "receipt valid: verification {} ({}{}) for {} at {}, log entry {} in {}; one of a batch of {}",
         statement["verification_id"].as_str().unwrap_or("?"),
         statement["outcome"].as_str().unwrap_or("?"),

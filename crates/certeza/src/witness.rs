@@ -18,6 +18,7 @@ use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::output::out;
 use anyhow::{Context, bail};
 use certeza_core::SystemClock;
 use certeza_log::cosignature::CosignatureSigner;
@@ -73,8 +74,8 @@ pub(crate) fn run_witness(data: &Path, listen: &str, name: &str, logs: &[String]
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
         let address = listener.local_addr()?;
-        println!("witness vkey: {vkey}");
-        println!("Certeza witness listening at http://{address}/ (POST /add-checkpoint; Ctrl-C to stop)");
+        out!("witness vkey: {vkey}");
+        out!("Certeza witness listening at http://{address}/ (POST /add-checkpoint; Ctrl-C to stop)");
         tracing::info!(%address, "witness serving");
         let shutdown = async {
             let terminate = async {
@@ -92,7 +93,7 @@ pub(crate) fn run_witness(data: &Path, listen: &str, name: &str, logs: &[String]
 /// Prints the witness's cosigner verifier key (creating the key if needed).
 pub(crate) fn print_vkey(data: &Path, name: &str) -> anyhow::Result<()> {
     std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
-    println!("{}", load_or_create_key(&data.join(KEY_FILE), name)?.verifier_key_string());
+    out!("{}", load_or_create_key(&data.join(KEY_FILE), name)?.verifier_key_string());
     Ok(())
 }
 

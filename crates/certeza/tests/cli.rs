@@ -51,6 +51,21 @@ fn validate_accepts_the_public_vectors_and_names_the_check_digit() {
 }
 
 #[test]
+fn a_reader_that_closes_the_output_early_gets_no_panic() {
+    // The read end is closed before the command writes, as `certeza … | head -n 0` would.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = Command::new(env!("CARGO_BIN_EXE_certeza"))
+        .args(["validate", "curp", "BOXW310820HNERXN09"])
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(141), "{}", text(&output.stderr));
+    assert!(output.stderr.is_empty(), "{}", text(&output.stderr));
+}
+
+#[test]
 fn population_generation_is_deterministic_for_a_seed() {
     let directory = tempfile::tempdir().unwrap();
     let first = directory.path().join("a.csv");
