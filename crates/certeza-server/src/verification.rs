@@ -241,6 +241,14 @@ struct BatchStatement {
     size: u64,
 }
 
+/// The JWS signing input of a batch receipt: `header` and the
+/// [`BatchStatement`] of a tree of `size` statements with root `root`. The
+/// writer signs it and every rendering of an answer rebuilds it, byte for byte.
+fn batch_signing_input(header: &str, root: &Hash, size: u64) -> Result<String, serde_json::Error> {
+    let statement = serde_json::to_vec(&BatchStatement { root: URL_SAFE_NO_PAD.encode(root), size })?;
+    Ok(jws_signing_input(header, &statement))
+}
+
 /// Signs one batch of answers' receipts: builds the Merkle tree of their
 /// statements, signs its root once, and gives each answer its place, its
 /// inclusion path and the signature, then the text its row stores.
@@ -249,9 +257,7 @@ fn seal_batch(signer: &ReceiptSigner, requests: &mut [WriteRequest]) -> Result<(
     let stored_hashes = stored_hashes_of_leaves(&leaves).map_err(|error| error.to_string())?;
     let size = leaves.len() as u64;
     let root = tree_hash(size, &stored_hashes).map_err(|error| error.to_string())?;
-    let statement = serde_json::to_vec(&BatchStatement { root: URL_SAFE_NO_PAD.encode(root), size })
-        .map_err(|error| error.to_string())?;
-    let signing_input = jws_signing_input(&signer.batch_header, &statement);
+    let signing_input = batch_signing_input(&signer.batch_header, &root, size).map_err(|error| error.to_string())?;
     let signature = URL_SAFE_NO_PAD.encode(signer.key.sign(signing_input.as_bytes()).to_bytes());
     for (index, request) in (0u64..).zip(requests.iter_mut()) {
         let path = prove_record(size, index, &stored_hashes).map_err(|error| error.to_string())?;
@@ -956,8 +962,13 @@ impl StoredAnswer {
     /// The answer's JSON text, the first time and on every replay. Headers
     /// of the context's own key are reused; a key since rotated gets its own.
     fn render(&self, context: &VerificationContext) -> Result<String, AppError> {
+        self.render_with_statement(context, self.receipt_payload()?)
+    }
+
+    /// [`StoredAnswer::render`] given the receipt's statement
+    /// ([`StoredAnswer::receipt_payload`]), which a new answer has made already.
+    fn render_with_statement(&self, context: &VerificationContext, statement: Vec<u8>) -> Result<String, AppError> {
         let own_key = self.receipt_key_id == context.receipt_key_id;
-        let statement = self.receipt_payload()?;
         if self.format == STORED_ANSWER_FORMAT_SINGLE {
             let header = if own_key { context.receipt_header.clone() } else { receipt_header(&self.receipt_key_id) };
             let mut receipt = jws_signing_input(&header, &statement);
@@ -969,10 +980,9 @@ impl StoredAnswer {
         let path: Vec<&[u8]> = path_bytes.chunks(32).collect();
         let root = inclusion_root(self.batch_index, self.batch_size, &hash_leaf(&statement), &path)
             .map_err(AppError::internal)?;
-        let batch_statement = to_json(&BatchStatement { root: URL_SAFE_NO_PAD.encode(root), size: self.batch_size })?;
         let header =
             if own_key { context.batch_receipt_header.clone() } else { batch_receipt_header(&self.receipt_key_id) };
-        let mut signature = jws_signing_input(&header, &batch_statement);
+        let mut signature = batch_signing_input(&header, &root, self.batch_size).map_err(AppError::internal)?;
         signature.push('.');
         signature.push_str(&self.signature);
         let path: Vec<String> = path.iter().map(|hash| URL_SAFE_NO_PAD.encode(hash)).collect();
@@ -1052,11 +1062,10 @@ pub fn verify_receipt(
     let root = inclusion_root(index, size, &hash_leaf(&statement), &path)
         .map_err(|_| InvalidReceipt("the inclusion path does not fit the batch"))?;
 
-    let mut parts = text("signature")?.split('.');
-    let (Some(header), Some(body), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(InvalidReceipt("signature is not a compact JWS"));
-    };
+    let not_compact = || InvalidReceipt("signature is not a compact JWS");
+    let (signing_input, signature) = text("signature")?.rsplit_once('.').ok_or_else(not_compact)?;
+    let (header, body) =
+        signing_input.split_once('.').filter(|(_, body)| !body.contains('.')).ok_or_else(not_compact)?;
     let header: serde_json::Value = serde_json::from_slice(&base64(header, "the JWS header is not base64url")?)
         .map_err(|_| InvalidReceipt("the JWS header is not JSON"))?;
     if header["alg"] != "EdDSA" || header["typ"] != BATCH_RECEIPT_TYPE {
@@ -1064,7 +1073,6 @@ pub fn verify_receipt(
     }
     let signature = ed25519_dalek::Signature::from_slice(&base64(signature, "the JWS signature is not base64url")?)
         .map_err(|_| InvalidReceipt("the JWS signature is not 64 bytes"))?;
-    let signing_input = text("signature")?.rsplit_once('.').map_or("", |(input, _)| input);
     key.verify_strict(signing_input.as_bytes(), &signature)
         .map_err(|_| InvalidReceipt("the signature is not the key's"))?;
     let signed: BatchStatement = serde_json::from_slice(&base64(body, "the JWS payload is not base64url")?)
@@ -1244,7 +1252,8 @@ pub(crate) async fn create(
         batch_size: 0,
         batch_path: String::new(),
     };
-    let statement_leaf = hash_leaf(&stored.receipt_payload()?);
+    let statement = stored.receipt_payload()?;
+    let statement_leaf = hash_leaf(&statement);
 
     let record = OwnedVerification {
         id: verification_id.clone(),
@@ -1278,7 +1287,7 @@ pub(crate) async fn create(
         .map_err(|_| AppError::internal("the verification writer dropped a request"))?
         .map_err(AppError::internal)?;
     let response_text = match written {
-        Written::New(answer) => answer.render(context)?,
+        Written::New(answer) => answer.render_with_statement(context, statement)?,
         Written::Existing(stored) => return replay(context, stored, &request_sha256),
     };
     tracing::info!(relying_party = %runtime.party.name, outcome, reason = reason.unwrap_or(""), "verification");

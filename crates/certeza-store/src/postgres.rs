@@ -174,6 +174,16 @@ fn write_copy_rows(
     Ok(())
 }
 
+/// The column a lookup compares.
+fn lookup_column(lookup: PersonLookup) -> &'static str {
+    match lookup {
+        PersonLookup::Curp => "id",
+        PersonLookup::Cic => "cic_idx",
+        PersonLookup::Ocr => "ocr_idx",
+        PersonLookup::ClaveElector => "clave_idx",
+    }
+}
+
 fn blind_index(bytes: Vec<u8>) -> Result<BlindIndex, StoreError> {
     bytes.try_into().map_err(|_| StoreError::CorruptRecord("a blind index has the wrong length"))
 }
@@ -259,12 +269,7 @@ impl RegistryStore for PostgresStore {
     }
 
     fn find_person(&self, lookup: PersonLookup, index: &BlindIndex) -> Result<Option<SealedPerson>, StoreError> {
-        let column = match lookup {
-            PersonLookup::Curp => "id",
-            PersonLookup::Cic => "cic_idx",
-            PersonLookup::Ocr => "ocr_idx",
-            PersonLookup::ClaveElector => "clave_idx",
-        };
+        let column = lookup_column(lookup);
         let sql = format!("SELECT {PERSON_COLUMNS} FROM person WHERE {column} = $1 LIMIT 1");
         self.with_prepared(&sql, |client, statement| match client.query_opt(statement, &[&&index[..]])? {
             Some(row) => Ok(Some(person_from_row(&row)?)),
@@ -274,12 +279,8 @@ impl RegistryStore for PostgresStore {
 
     fn find_people(&self, lookups: &[(PersonLookup, BlindIndex)]) -> Result<Vec<Option<SealedPerson>>, StoreError> {
         let mut found = vec![None; lookups.len()];
-        for (kind, column) in [
-            (PersonLookup::Curp, "id"),
-            (PersonLookup::Cic, "cic_idx"),
-            (PersonLookup::Ocr, "ocr_idx"),
-            (PersonLookup::ClaveElector, "clave_idx"),
-        ] {
+        for kind in [PersonLookup::Curp, PersonLookup::Cic, PersonLookup::Ocr, PersonLookup::ClaveElector] {
+            let column = lookup_column(kind);
             let keys: Vec<&[u8]> =
                 lookups.iter().filter(|(lookup, _)| *lookup == kind).map(|(_, index)| &index[..]).collect();
             if keys.is_empty() {
