@@ -16,37 +16,57 @@ use crate::verification::ALL_FIELDS;
 /// The process's request counters (one set per process, as Prometheus expects).
 static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::default);
 
-/// Request counters, by route template and status code.
+/// Request counters, by route template and status code, and verification
+/// counters, by relying party, outcome and reason.
 #[derive(Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, u16), u64>>,
-    request_seconds_total: Mutex<BTreeMap<String, f64>>,
+    routes: Mutex<BTreeMap<String, RouteCounters>>,
+    /// By relying party (its name), then by outcome and reason (empty for a
+    /// valid answer).
+    verifications: Mutex<BTreeMap<String, VerificationCounters>>,
     in_flight: AtomicU64,
 }
 
+/// One route template's requests.
+#[derive(Default)]
+struct RouteCounters {
+    by_status: BTreeMap<u16, u64>,
+    seconds_total: f64,
+}
+
+/// A relying party's verifications, by outcome and reason.
+type VerificationCounters = BTreeMap<(&'static str, &'static str), u64>;
+
 /// Counts every request by its route template (never by its raw path, which
-/// may carry identifiers) and status.
+/// may carry identifiers) and status. Only a route's first request allocates.
 pub(crate) async fn count_requests(request: Request, next: Next) -> Response {
     let metrics = &*METRICS;
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let route = request.extensions().get::<MatchedPath>().cloned();
     metrics.in_flight.fetch_add(1, Ordering::Relaxed);
     let started = std::time::Instant::now();
     let response = next.run(request).await;
     let seconds = started.elapsed().as_secs_f64();
     metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
-    let status = response.status().as_u16();
-    *metrics
-        .requests
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .entry((route.clone(), status))
-        .or_default() += 1;
-    *metrics.request_seconds_total.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).entry(route).or_default() +=
-        seconds;
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let mut routes = metrics.routes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let counters = match routes.get_mut(route) {
+        Some(counters) => counters,
+        None => routes.entry(route.to_owned()).or_default(),
+    };
+    *counters.by_status.entry(response.status().as_u16()).or_default() += 1;
+    counters.seconds_total += seconds;
     response
+}
+
+/// Counts a verification answered for the first time (a replay of the same
+/// request id is not counted again). Only a relying party's first allocates.
+pub(crate) fn count_verification(relying_party: &str, outcome: &'static str, reason: Option<&'static str>) {
+    let mut verifications = METRICS.verifications.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let by_kind = match verifications.get_mut(relying_party) {
+        Some(by_kind) => by_kind,
+        None => verifications.entry(relying_party.to_owned()).or_default(),
+    };
+    *by_kind.entry((outcome, reason.unwrap_or(""))).or_default() += 1;
 }
 
 fn escape_label(value: &str) -> String {
@@ -60,22 +80,40 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
         "# HELP certeza_http_requests_total HTTP requests by route template and status.\n\
          # TYPE certeza_http_requests_total counter\n",
     );
-    for ((route, status), count) in metrics.requests.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).iter() {
-        text.push_str(&format!(
-            "certeza_http_requests_total{{route=\"{}\",status=\"{status}\"}} {count}\n",
-            escape_label(route)
-        ));
+    {
+        let routes = metrics.routes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        for (route, counters) in routes.iter() {
+            for (status, count) in &counters.by_status {
+                text.push_str(&format!(
+                    "certeza_http_requests_total{{route=\"{}\",status=\"{status}\"}} {count}\n",
+                    escape_label(route)
+                ));
+            }
+        }
+        text.push_str(
+            "# HELP certeza_http_request_seconds_total Time spent answering, by route template.\n\
+             # TYPE certeza_http_request_seconds_total counter\n",
+        );
+        for (route, counters) in routes.iter() {
+            text.push_str(&format!(
+                "certeza_http_request_seconds_total{{route=\"{}\"}} {:.6}\n",
+                escape_label(route),
+                counters.seconds_total
+            ));
+        }
     }
     text.push_str(
-        "# HELP certeza_http_request_seconds_total Time spent answering, by route template.\n\
-         # TYPE certeza_http_request_seconds_total counter\n",
+        "# HELP certeza_verifications_total Verifications answered, by relying party, outcome and reason.\n\
+         # TYPE certeza_verifications_total counter\n",
     );
-    for (route, seconds) in metrics.request_seconds_total.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).iter()
+    for (relying_party, by_kind) in metrics.verifications.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).iter()
     {
-        text.push_str(&format!(
-            "certeza_http_request_seconds_total{{route=\"{}\"}} {seconds:.6}\n",
-            escape_label(route)
-        ));
+        for ((outcome, reason), count) in by_kind {
+            text.push_str(&format!(
+                "certeza_verifications_total{{relying_party=\"{}\",outcome=\"{outcome}\",reason=\"{reason}\"}} {count}\n",
+                escape_label(relying_party)
+            ));
+        }
     }
     text.push_str(&format!(
         "# HELP certeza_http_requests_in_flight Requests being answered.\n\

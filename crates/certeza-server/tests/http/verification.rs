@@ -397,11 +397,27 @@ async fn openapi_and_metrics_describe_the_service() {
     );
 
     post(&fixture.app, Some("key-uno"), body("m-1", fields_of(&fixture.people[0]))).await;
+    let mut changed = fields_of(&fixture.people[0]);
+    changed["ocr"] = serde_json::json!("0000000000000");
+    post(&fixture.app, Some("key-uno"), body("m-2", changed)).await;
     let response = fixture.app.clone().oneshot(Request::get("/metrics").body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let text = String::from_utf8(axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap().to_vec()).unwrap();
     assert!(text.contains("certeza_http_requests_total{route=\"/v1/verifications\",status=\"200\"}"), "{text}");
+    // Verifications are counted by relying party, outcome and reason (other
+    // tests in this process may have counted some too).
+    for kind in ["outcome=\"valid\",reason=\"\"", "outcome=\"invalid\",reason=\"mismatch\""] {
+        let prefix = format!("certeza_verifications_total{{relying_party=\"Banco Uno\",{kind}}} ");
+        let count: u64 = text
+            .lines()
+            .find_map(|line| line.strip_prefix(prefix.as_str()))
+            .unwrap_or_else(|| panic!("no {prefix} in {text}"))
+            .parse()
+            .unwrap();
+        assert!(count >= 1, "{text}");
+    }
     assert!(!text.contains(fixture.people[0].cic.as_str()));
+    assert!(!text.contains(fixture.people[0].curp.as_str()));
 }
 
 async fn issue_credential(app: &Router, token: Option<&str>, body: serde_json::Value) -> (StatusCode, String) {
