@@ -18,8 +18,9 @@ pub struct SqliteStore {
     /// SQLite has one writer at a time. Writers of this process queue on this
     /// mutex (woken at once when it is free) instead of SQLite's busy handler,
     /// which polls with sleeps of up to 100 ms; other processes still meet
-    /// the busy timeout.
-    writer: std::sync::Arc<std::sync::Mutex<()>>,
+    /// the busy timeout. The mutex holds the one connection that this
+    /// process writes with (opened on first use).
+    writer: WriterLock,
     /// During a bulk load, the thread that checkpoints the WAL.
     bulk_checkpointer: std::sync::Mutex<Option<BackgroundCheckpointer>>,
     /// While a server runs, the thread that checkpoints the WAL beside the writers.
@@ -28,6 +29,14 @@ pub struct SqliteStore {
     /// ([`WAL_RESTART_FRAMES`]; smaller in tests).
     bulk_load_restart_frames: i64,
 }
+
+/// The writer lock and the write connection it guards. One connection for
+/// the writes made under the lock keeps its page cache: SQLite drops a
+/// connection's cache when another connection has committed since its last
+/// transaction, and with those writes spread over the pool every batch of
+/// verifications read the index pages it was about to change again from the
+/// operating system (BENCHMARKS.md, eighth session).
+type WriterLock = std::sync::Arc<std::sync::Mutex<Option<Connection>>>;
 
 /// Checkpoints the WAL in the background (during a bulk load, or while a
 /// server runs), on its own connection (a passive checkpoint never blocks
@@ -52,11 +61,7 @@ impl BackgroundCheckpointer {
     /// of copied pages to flush, 10 to 30 ms that every writer waited. So
     /// this thread syncs the database file itself after each passive
     /// checkpoint, outside the lock, and the restart finds little to flush.
-    fn start(
-        connection: Connection,
-        database: PathBuf,
-        restart: Option<(std::sync::Arc<std::sync::Mutex<()>>, i64)>,
-    ) -> Option<Self> {
+    fn start(connection: Connection, database: PathBuf, restart: Option<(WriterLock, i64)>) -> Option<Self> {
         // The restart waits for readers of older snapshots while holding the
         // writer lock: it gives up after a few milliseconds (and tries again
         // at the next round) rather than hold every writer up.
@@ -124,7 +129,7 @@ impl SqliteStore {
         let store = Self {
             path: path.to_owned(),
             connections: Pool::new(64),
-            writer: std::sync::Arc::new(std::sync::Mutex::new(())),
+            writer: std::sync::Arc::new(std::sync::Mutex::new(None)),
             bulk_checkpointer: std::sync::Mutex::new(None),
             background_checkpointer: std::sync::Mutex::new(None),
             bulk_load_restart_frames: WAL_RESTART_FRAMES,
@@ -168,14 +173,18 @@ impl SqliteStore {
         Ok(connection)
     }
 
-    /// Runs `work`, which writes, with a pooled connection while holding this
-    /// process's writer lock.
+    /// Runs `work`, which writes, with this process's write connection while
+    /// holding its writer lock.
     pub fn with_write_connection<T>(
         &self,
         work: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let _writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        self.with_connection(work)
+        let mut writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let connection = match writer.take() {
+            Some(connection) => connection,
+            None => self.connect()?,
+        };
+        work(writer.insert(connection))
     }
 
     /// Starts checkpointing the WAL in the background, on its own connection,
@@ -548,6 +557,31 @@ mod tests {
                 Ok(connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get::<_, i64>(1))?)
             })
             .unwrap()
+    }
+
+    #[test]
+    fn every_write_uses_the_one_write_connection_whatever_the_pool_holds() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&directory.path().join("certeza.db")).unwrap();
+        // A temporary table exists only on the connection that created it.
+        store
+            .with_write_connection(|connection| Ok(connection.execute_batch("CREATE TEMP TABLE marker (x)")?))
+            .unwrap();
+        let sees_marker = |connection: &mut Connection| -> Result<bool, StoreError> {
+            Ok(connection.query_row("SELECT COUNT(*) FROM temp.sqlite_master WHERE name = 'marker'", [], |row| {
+                row.get::<_, i64>(0)
+            })? == 1)
+        };
+        // While a reader holds the pool's only idle connection (the one the
+        // migrations ran on), and another reader a new one, a write still
+        // gets the write connection, with its cache and statements.
+        let seen = store
+            .with_connection(|_reader| {
+                store.with_connection(|_another_reader| store.with_write_connection(|writer| sees_marker(writer)))
+            })
+            .unwrap();
+        assert!(seen);
+        assert!(!store.with_connection(|reader| sees_marker(reader)).unwrap());
     }
 
     #[test]
