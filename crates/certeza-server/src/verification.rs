@@ -1209,8 +1209,10 @@ pub(crate) async fn create(
     // the id's random part.
     let mut random = [0u8; 26];
     certeza_crypto_random(&mut random)?;
-    let (salt, verification_id_bytes) = random.split_at(16);
-    let salt: [u8; 16] = salt.try_into().map_err(AppError::internal)?;
+    let Some((salt, verification_id_bytes)) = random.split_first_chunk::<16>() else {
+        return Err(AppError::internal("a random draw of 26 bytes holds 16"));
+    };
+    let salt = *salt;
     // Time first, then 80 random bits: ids of new verifications sort after
     // older ones, so storing them appends to the id index instead of
     // touching a random page of it.

@@ -116,9 +116,13 @@ fn sync_database_file(database: &Path) {
 
 impl Drop for SqliteStore {
     fn drop(&mut self) {
-        let background = self.background_checkpointer.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
-        if let Some(checkpointer) = background {
-            checkpointer.stop();
+        // A bulk load left unfinished (an import that failed) has its
+        // checkpointer still running, holding the writer lock's `Arc`.
+        for checkpointer in [&mut self.background_checkpointer, &mut self.bulk_checkpointer] {
+            let running = checkpointer.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+            if let Some(checkpointer) = running {
+                checkpointer.stop();
+            }
         }
     }
 }
@@ -179,12 +183,32 @@ impl SqliteStore {
         &self,
         work: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        self.with_write_connection_kept_if(|connection| {
+            let result = work(connection);
+            let keep = result.is_ok();
+            (result, keep)
+        })
+    }
+
+    /// Runs `work` with the write connection, which is kept for the next
+    /// write only if `work` says so and it is not left inside a transaction.
+    /// A write that failed, or panicked (the connection is dropped as the
+    /// panic unwinds), may have left settings or a transaction behind: the
+    /// next write opens a new connection rather than inherit them.
+    fn with_write_connection_kept_if<T>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> (Result<T, StoreError>, bool),
+    ) -> Result<T, StoreError> {
         let mut writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let connection = match writer.take() {
+        let mut connection = match writer.take() {
             Some(connection) => connection,
             None => self.connect()?,
         };
-        work(writer.insert(connection))
+        let (result, keep) = work(&mut connection);
+        if keep && connection.is_autocommit() {
+            *writer = Some(connection);
+        }
+        result
     }
 
     /// Starts checkpointing the WAL in the background, on its own connection,
@@ -230,11 +254,16 @@ impl SqliteStore {
         &self,
         work: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        self.with_write_connection(|connection| {
-            connection.execute_batch("PRAGMA synchronous = NORMAL")?;
+        self.with_write_connection_kept_if(|connection| {
+            if let Err(error) = connection.execute_batch("PRAGMA synchronous = NORMAL") {
+                return (Err(error.into()), false);
+            }
             let result = work(connection);
-            connection.execute_batch("PRAGMA synchronous = FULL")?;
-            result
+            // The commits of `work` stand whether or not the setting comes
+            // back; a connection that kept `NORMAL` is not used again.
+            let restored = connection.execute_batch("PRAGMA synchronous = FULL").is_ok();
+            let keep = restored && result.is_ok();
+            (result, keep)
         })
     }
 
@@ -582,6 +611,52 @@ mod tests {
             .unwrap();
         assert!(seen);
         assert!(!store.with_connection(|reader| sees_marker(reader)).unwrap());
+    }
+
+    #[test]
+    fn a_write_that_fails_or_panics_leaves_nothing_behind_for_the_next() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&directory.path().join("certeza.db")).unwrap();
+        // What the next write finds: `synchronous` (2 is FULL), whether a
+        // transaction is open, and whether the marker table is there.
+        let state = |store: &SqliteStore| {
+            store
+                .with_write_connection(|connection| {
+                    let synchronous: i64 = connection.query_row("PRAGMA synchronous", [], |row| row.get(0))?;
+                    let marker: i64 = connection.query_row(
+                        "SELECT COUNT(*) FROM temp.sqlite_master WHERE name = 'marker'",
+                        [],
+                        |row| row.get(0),
+                    )?;
+                    Ok((synchronous, connection.is_autocommit(), marker))
+                })
+                .unwrap()
+        };
+        assert_eq!(state(&store), (2, true, 0));
+
+        // A write that fails inside a transaction it opened, with `NORMAL` set.
+        let failed = store.with_write_connection_before_sync(|connection| -> Result<(), StoreError> {
+            connection.execute_batch("BEGIN IMMEDIATE; CREATE TEMP TABLE marker (x);")?;
+            Err(rusqlite::Error::QueryReturnedNoRows.into())
+        });
+        assert!(failed.is_err());
+        assert_eq!(state(&store), (2, true, 0));
+        // Other connections can write: SQLite's write lock was released.
+        store
+            .with_connection(|connection| {
+                Ok(connection.execute("INSERT INTO lease (name, holder, expires_at_ms) VALUES ('t', 'h', 0)", [])?)
+            })
+            .unwrap();
+
+        // A write that panics with `NORMAL` set.
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            store.with_write_connection_before_sync(|connection| -> Result<(), StoreError> {
+                connection.execute_batch("CREATE TEMP TABLE marker (x)")?;
+                panic!("a writer's bug")
+            })
+        }));
+        assert!(panicked.is_err());
+        assert_eq!(state(&store), (2, true, 0));
     }
 
     #[test]
